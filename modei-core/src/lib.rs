@@ -1,0 +1,27 @@
+//! # modei-core
+//!
+//! The pure core of modei: agent passports (v2 envelopes and JWTs), issuer trust, gates that
+//! decide `allow` / `request_hold` / `block`, hash-linked attestations, permission catalogs and
+//! receipts. No I/O, no global state, no panics on any input: every failure is an [`Error`]
+//! with a stable [`Code`].
+//!
+//! Modules read top-down, from bytes to decisions:
+//! - [`error`]: the error type and the table of codes;
+//! - [`json`]: the strict JSON reader used for all signed material;
+//! - [`canonical`]: RFC 8785 canonical JSON;
+//! - [`encoding`]: base64 / base64url / hex helpers with strict rules;
+//! - [`keys`]: Ed25519 keys, their encodings (raw, base64, hex, JWK, PEM) and strict verification;
+//! - [`credentials`]: Modei's agent credentials file;
+//! - [`time`]: timestamps and the injectable clock;
+//! - [`envelope`]: Modei v2 passport envelopes: parse, verify, issue, delegate.
+
+pub mod canonical;
+pub mod credentials;
+pub mod encoding;
+pub mod envelope;
+pub mod error;
+pub mod json;
+pub mod keys;
+pub mod time;
+
+pub use error::{Code, Error, Family, Result};
