@@ -1,1 +1,242 @@
-//! TODO
+//! RFC 8785 (JSON Canonicalization Scheme) over [`serde_json::Value`].
+//!
+//! The canonical bytes are what every signature in modei covers, and what Modei's SDKs sign, so
+//! this must be exact:
+//! - object members sorted by their keys as UTF-16 code units (not UTF-8 bytes, not code points);
+//! - numbers written as ECMAScript's `Number.prototype.toString` writes the IEEE-754 double
+//!   (integers beyond 2^53 are rounded to a double first, exactly as the reference does);
+//! - strings escape only `"`, `\` and C0 controls (`\b \t \n \f \r`, else `\u00xx` lowercase);
+//!   everything else is raw UTF-8;
+//! - no whitespace.
+//!
+//! `serde_json::Value` cannot hold NaN or infinities, so non-finite numbers are caught where they
+//! enter: the [`crate::json`] reader refuses overflowing literals with
+//! `non_finite_number_in_canonical_input`, the code Modei's SDKs use.
+
+use crate::error::Result;
+use crate::json;
+use serde_json::{Map, Number, Value};
+use sha2::{Digest, Sha256};
+use std::cmp::Ordering;
+
+/// The RFC 8785 bytes of `value`.
+pub fn canonicalize(value: &Value) -> Vec<u8> {
+    let mut out = Vec::with_capacity(256);
+    write_value(&mut out, value);
+    out
+}
+
+/// Appends the RFC 8785 bytes of `value` to `out` (reuse a buffer on hot paths).
+pub fn canonicalize_into(out: &mut Vec<u8>, value: &Value) {
+    write_value(out, value);
+}
+
+/// Parses JSON text with the reference conventions (duplicate keys: the last wins) and returns
+/// its canonical form. Rejects overflowing numbers with `non_finite_number_in_canonical_input`,
+/// lone surrogates and malformed JSON with `json_syntax`.
+pub fn canonicalize_text(text: &[u8]) -> Result<Vec<u8>> {
+    Ok(canonicalize(&json::parse_lenient(text)?))
+}
+
+/// The number of bytes [`canonicalize`] would produce, without allocating them.
+pub fn canonical_len(value: &Value) -> usize {
+    let mut n = Counter(0);
+    write_value(&mut n, value);
+    n.0
+}
+
+/// Lowercase hex SHA-256 of the canonical bytes: Modei's `compute_content_hash`.
+pub fn content_hash(value: &Value) -> String {
+    let digest = Sha256::digest(canonicalize(value));
+    let mut s = String::with_capacity(64);
+    for b in digest.iter() {
+        s.push(char::from(HEX[usize::from(b >> 4)]));
+        s.push(char::from(HEX[usize::from(b & 0xf)]));
+    }
+    s
+}
+
+const HEX: &[u8; 16] = b"0123456789abcdef";
+
+/// Where canonical bytes go: a buffer, or a counter for size checks.
+trait Sink {
+    fn put(&mut self, bytes: &[u8]);
+    fn put_byte(&mut self, b: u8) {
+        self.put(&[b]);
+    }
+}
+
+impl Sink for Vec<u8> {
+    fn put(&mut self, bytes: &[u8]) {
+        self.extend_from_slice(bytes);
+    }
+    fn put_byte(&mut self, b: u8) {
+        self.push(b);
+    }
+}
+
+struct Counter(usize);
+
+impl Sink for Counter {
+    fn put(&mut self, bytes: &[u8]) {
+        self.0 += bytes.len();
+    }
+}
+
+fn write_value<S: Sink>(out: &mut S, v: &Value) {
+    match v {
+        Value::Null => out.put(b"null"),
+        Value::Bool(true) => out.put(b"true"),
+        Value::Bool(false) => out.put(b"false"),
+        Value::Number(n) => write_number(out, n),
+        Value::String(s) => write_string(out, s),
+        Value::Array(items) => {
+            out.put_byte(b'[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.put_byte(b',');
+                }
+                write_value(out, item);
+            }
+            out.put_byte(b']');
+        }
+        Value::Object(map) => write_object(out, map),
+    }
+}
+
+fn write_object<S: Sink>(out: &mut S, map: &Map<String, Value>) {
+    // serde_json's map iterates in UTF-8 byte order (or insertion order with `preserve_order`).
+    // UTF-8 order equals UTF-16 order unless keys mix U+E000..=U+FFFF with supplementary-plane
+    // characters, so sort only when the iteration order is not already UTF-16 order.
+    let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+    if !entries.windows(2).all(|w| utf16_cmp(w[0].0, w[1].0) != Ordering::Greater) {
+        entries.sort_by(|a, b| utf16_cmp(a.0, b.0));
+    }
+    out.put_byte(b'{');
+    for (i, (k, v)) in entries.into_iter().enumerate() {
+        if i > 0 {
+            out.put_byte(b',');
+        }
+        write_string(out, k);
+        out.put_byte(b':');
+        write_value(out, v);
+    }
+    out.put_byte(b'}');
+}
+
+/// Compares two strings by their UTF-16 code units, as ECMAScript's default sort does.
+pub fn utf16_cmp(a: &str, b: &str) -> Ordering {
+    if a.is_ascii() && b.is_ascii() {
+        return a.as_bytes().cmp(b.as_bytes());
+    }
+    a.encode_utf16().cmp(b.encode_utf16())
+}
+
+fn write_string<S: Sink>(out: &mut S, s: &str) {
+    out.put_byte(b'"');
+    let bytes = s.as_bytes();
+    let mut start = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        let esc: &[u8] = match b {
+            b'"' => b"\\\"",
+            b'\\' => b"\\\\",
+            0x08 => b"\\b",
+            0x09 => b"\\t",
+            0x0a => b"\\n",
+            0x0c => b"\\f",
+            0x0d => b"\\r",
+            0x00..=0x1f => {
+                out.put(&bytes[start..i]);
+                out.put(&[b'\\', b'u', b'0', b'0', HEX[usize::from(b >> 4)], HEX[usize::from(b & 0xf)]]);
+                start = i + 1;
+                continue;
+            }
+            _ => continue,
+        };
+        out.put(&bytes[start..i]);
+        out.put(esc);
+        start = i + 1;
+    }
+    out.put(&bytes[start..]);
+    out.put_byte(b'"');
+}
+
+fn write_number<S: Sink>(out: &mut S, n: &Number) {
+    const EXACT: u64 = 1 << 53;
+    if let Some(u) = n.as_u64() {
+        if u <= EXACT {
+            let mut buf = itoa_buf(u, false);
+            out.put(buf.as_bytes_mut());
+            return;
+        }
+    } else if let Some(i) = n.as_i64() {
+        if i.unsigned_abs() <= EXACT {
+            let mut buf = itoa_buf(i.unsigned_abs(), i < 0);
+            out.put(buf.as_bytes_mut());
+            return;
+        }
+    }
+    // Everything else goes through the double, as RFC 8785 §3.2.2.3 requires.
+    let f = n.as_f64().unwrap_or(0.0);
+    let mut buf = ryu_js::Buffer::new();
+    out.put(buf.format_finite(f).as_bytes());
+}
+
+/// A small stack buffer holding a decimal integer.
+struct IntBuf {
+    buf: [u8; 21],
+    start: usize,
+}
+
+impl IntBuf {
+    fn as_bytes_mut(&mut self) -> &[u8] {
+        &self.buf[self.start..]
+    }
+}
+
+fn itoa_buf(mut u: u64, negative: bool) -> IntBuf {
+    let mut buf = [0u8; 21];
+    let mut pos = buf.len();
+    loop {
+        pos -= 1;
+        buf[pos] = b'0' + (u % 10) as u8;
+        u /= 10;
+        if u == 0 {
+            break;
+        }
+    }
+    // `-0` cannot occur for integers; ECMAScript prints the double -0 as "0" anyway.
+    if negative {
+        pos -= 1;
+        buf[pos] = b'-';
+    }
+    IntBuf { buf, start: pos }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn rfc8785_sample() {
+        let v = json!({"numbers":[333333333.33333329,1E30,4.50,2e-3,0.000000000000000000000000001],"string":"\u{20ac}$\u{000F}\u{000a}A'\u{0042}\u{0022}\u{005c}\\\"/","literals":[null,true,false]});
+        assert_eq!(
+            String::from_utf8(canonicalize(&v)).unwrap(),
+            "{\"literals\":[null,true,false],\"numbers\":[333333333.3333333,1e+30,4.5,0.002,1e-27],\"string\":\"€$\\u000f\\nA'B\\\"\\\\\\\\\\\"/\"}"
+        );
+    }
+
+    #[test]
+    fn utf16_ordering_differs_from_utf8() {
+        // U+FB01 sorts after U+1F600 in UTF-8/code points but before it in UTF-16 (0xD83D < 0xFB01).
+        let v = json!({"\u{fb01}": 1, "\u{1f600}": 2});
+        assert_eq!(String::from_utf8(canonicalize(&v)).unwrap(), "{\"\u{1f600}\":2,\"\u{fb01}\":1}");
+    }
+
+    #[test]
+    fn len_matches_bytes() {
+        let v = json!({"a":[1,2.5,"x\u{1}"],"b":null});
+        assert_eq!(canonical_len(&v), canonicalize(&v).len());
+    }
+}
