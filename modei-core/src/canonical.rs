@@ -109,7 +109,10 @@ fn write_object<S: Sink>(out: &mut S, map: &Map<String, Value>) {
     // UTF-8 order equals UTF-16 order unless keys mix U+E000..=U+FFFF with supplementary-plane
     // characters, so sort only when the iteration order is not already UTF-16 order.
     let mut entries: Vec<(&String, &Value)> = map.iter().collect();
-    if !entries.windows(2).all(|w| utf16_cmp(w[0].0, w[1].0) != Ordering::Greater) {
+    if !entries
+        .windows(2)
+        .all(|w| utf16_cmp(w[0].0, w[1].0) != Ordering::Greater)
+    {
         entries.sort_by(|a, b| utf16_cmp(a.0, b.0));
     }
     out.put_byte(b'{');
@@ -147,7 +150,14 @@ fn write_string<S: Sink>(out: &mut S, s: &str) {
             0x0d => b"\\r",
             0x00..=0x1f => {
                 out.put(&bytes[start..i]);
-                out.put(&[b'\\', b'u', b'0', b'0', HEX[usize::from(b >> 4)], HEX[usize::from(b & 0xf)]]);
+                out.put(&[
+                    b'\\',
+                    b'u',
+                    b'0',
+                    b'0',
+                    HEX[usize::from(b >> 4)],
+                    HEX[usize::from(b & 0xf)],
+                ]);
                 start = i + 1;
                 continue;
             }
@@ -178,6 +188,11 @@ fn write_number<S: Sink>(out: &mut S, n: &Number) {
     }
     // Everything else goes through the double, as RFC 8785 §3.2.2.3 requires.
     let f = n.as_f64().unwrap_or(0.0);
+    if f == 0.0 {
+        // ECMAScript prints both zeros as "0" (ryu-js keeps the sign of -0.0).
+        out.put(b"0");
+        return;
+    }
     let mut buf = ryu_js::Buffer::new();
     out.put(buf.format_finite(f).as_bytes());
 }
@@ -231,7 +246,16 @@ mod tests {
     fn utf16_ordering_differs_from_utf8() {
         // U+FB01 sorts after U+1F600 in UTF-8/code points but before it in UTF-16 (0xD83D < 0xFB01).
         let v = json!({"\u{fb01}": 1, "\u{1f600}": 2});
-        assert_eq!(String::from_utf8(canonicalize(&v)).unwrap(), "{\"\u{1f600}\":2,\"\u{fb01}\":1}");
+        assert_eq!(
+            String::from_utf8(canonicalize(&v)).unwrap(),
+            "{\"\u{1f600}\":2,\"\u{fb01}\":1}"
+        );
+    }
+
+    #[test]
+    fn negative_zero_is_zero() {
+        assert_eq!(canonicalize(&json!([-0.0, 0.0, -0])), b"[0,0,0]");
+        assert_eq!(canonicalize_text(b"[-0.0,-0e5,-0]").unwrap(), b"[0,0,0]");
     }
 
     #[test]

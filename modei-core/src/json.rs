@@ -26,7 +26,10 @@ pub struct JsonLimits {
 
 impl JsonLimits {
     /// 1 MiB, depth 64.
-    pub const DEFAULT: JsonLimits = JsonLimits { max_bytes: 1 << 20, max_depth: 64 };
+    pub const DEFAULT: JsonLimits = JsonLimits {
+        max_bytes: 1 << 20,
+        max_depth: 64,
+    };
 }
 
 impl Default for JsonLimits {
@@ -59,11 +62,17 @@ pub struct ParseOptions {
 
 impl ParseOptions {
     /// Strict: duplicates and non-finite numbers rejected, default limits.
-    pub const STRICT: ParseOptions =
-        ParseOptions { limits: JsonLimits::DEFAULT, reject_duplicates: true, non_finite: NonFinite::Reject };
+    pub const STRICT: ParseOptions = ParseOptions {
+        limits: JsonLimits::DEFAULT,
+        reject_duplicates: true,
+        non_finite: NonFinite::Reject,
+    };
     /// Lenient (RFC 8785 reference conventions): last duplicate wins.
-    pub const LENIENT: ParseOptions =
-        ParseOptions { limits: JsonLimits::DEFAULT, reject_duplicates: false, non_finite: NonFinite::Reject };
+    pub const LENIENT: ParseOptions = ParseOptions {
+        limits: JsonLimits::DEFAULT,
+        reject_duplicates: false,
+        non_finite: NonFinite::Reject,
+    };
 }
 
 /// A parsed document plus what the parser noticed.
@@ -90,20 +99,37 @@ pub fn parse_with(input: &[u8], opts: &ParseOptions) -> Result<Parsed> {
     if input.len() > opts.limits.max_bytes {
         return Err(Error::new(
             Code::JsonTooLarge,
-            format!("input is {} bytes; the limit is {}", input.len(), opts.limits.max_bytes),
+            format!(
+                "input is {} bytes; the limit is {}",
+                input.len(),
+                opts.limits.max_bytes
+            ),
         ));
     }
     let text = std::str::from_utf8(input).map_err(|e| {
-        Error::new(Code::JsonSyntax, format!("input is not valid UTF-8 (byte {})", e.valid_up_to()))
+        Error::new(
+            Code::JsonSyntax,
+            format!("input is not valid UTF-8 (byte {})", e.valid_up_to()),
+        )
     })?;
-    let mut p = Parser { s: text.as_bytes(), text, pos: 0, depth: 0, opts, saw_non_finite: false };
+    let mut p = Parser {
+        s: text.as_bytes(),
+        text,
+        pos: 0,
+        depth: 0,
+        opts,
+        saw_non_finite: false,
+    };
     p.skip_ws();
     let value = p.value()?;
     p.skip_ws();
     if p.pos != p.s.len() {
         return Err(p.syntax("trailing characters after the JSON value"));
     }
-    Ok(Parsed { value, saw_non_finite: p.saw_non_finite })
+    Ok(Parsed {
+        value,
+        saw_non_finite: p.saw_non_finite,
+    })
 }
 
 struct Parser<'a> {
@@ -158,7 +184,10 @@ impl<'a> Parser<'a> {
         if self.depth > self.opts.limits.max_depth {
             return Err(Error::new(
                 Code::JsonTooDeep,
-                format!("nesting exceeds {} levels at byte {}", self.opts.limits.max_depth, self.pos),
+                format!(
+                    "nesting exceeds {} levels at byte {}",
+                    self.opts.limits.max_depth, self.pos
+                ),
             ));
         }
         Ok(())
@@ -236,7 +265,10 @@ impl<'a> Parser<'a> {
     }
 
     fn hex4(&mut self) -> Result<u16> {
-        let digits = self.s.get(self.pos..self.pos + 4).ok_or_else(|| self.syntax("truncated \\u escape"))?;
+        let digits = self
+            .s
+            .get(self.pos..self.pos + 4)
+            .ok_or_else(|| self.syntax("truncated \\u escape"))?;
         let mut v: u16 = 0;
         for &d in digits {
             let n = match d {
@@ -264,7 +296,11 @@ impl<'a> Parser<'a> {
                 self.pos += 1;
             }
             // `start..pos` lies on char boundaries: both ends sit at ASCII bytes or the input end.
-            out.push_str(self.text.get(start..self.pos).ok_or_else(|| self.syntax("invalid string"))?);
+            out.push_str(
+                self.text
+                    .get(start..self.pos)
+                    .ok_or_else(|| self.syntax("invalid string"))?,
+            );
             match self.peek() {
                 None => return Err(self.syntax("unterminated string")),
                 Some(b'"') => {
@@ -273,7 +309,9 @@ impl<'a> Parser<'a> {
                 }
                 Some(b'\\') => {
                     self.pos += 1;
-                    let esc = self.peek().ok_or_else(|| self.syntax("unterminated escape"))?;
+                    let esc = self
+                        .peek()
+                        .ok_or_else(|| self.syntax("unterminated escape"))?;
                     self.pos += 1;
                     match esc {
                         b'"' => out.push('"'),
@@ -293,14 +331,19 @@ impl<'a> Parser<'a> {
                                 self.pos += 2;
                                 let lo = self.hex4()?;
                                 if !(0xDC00..0xE000).contains(&lo) {
-                                    return Err(self.syntax("high surrogate not followed by a low surrogate"));
+                                    return Err(self
+                                        .syntax("high surrogate not followed by a low surrogate"));
                                 }
-                                let cp = 0x10000 + ((u32::from(hi) - 0xD800) << 10) + (u32::from(lo) - 0xDC00);
-                                char::from_u32(cp).ok_or_else(|| self.syntax("invalid surrogate pair"))?
+                                let cp = 0x10000
+                                    + ((u32::from(hi) - 0xD800) << 10)
+                                    + (u32::from(lo) - 0xDC00);
+                                char::from_u32(cp)
+                                    .ok_or_else(|| self.syntax("invalid surrogate pair"))?
                             } else if (0xDC00..0xE000).contains(&hi) {
                                 return Err(self.syntax("lone low surrogate in \\u escape"));
                             } else {
-                                char::from_u32(u32::from(hi)).ok_or_else(|| self.syntax("invalid \\u escape"))?
+                                char::from_u32(u32::from(hi))
+                                    .ok_or_else(|| self.syntax("invalid \\u escape"))?
                             };
                             out.push(c);
                         }
@@ -350,7 +393,10 @@ impl<'a> Parser<'a> {
                 return Err(self.syntax("digit expected in exponent"));
             }
         }
-        let lit = self.text.get(start..self.pos).ok_or_else(|| self.syntax("invalid number"))?;
+        let lit = self
+            .text
+            .get(start..self.pos)
+            .ok_or_else(|| self.syntax("invalid number"))?;
         if integer {
             if let Ok(u) = lit.parse::<u64>() {
                 return Ok(Value::Number(Number::from(u)));
@@ -384,37 +430,72 @@ mod tests {
     #[test]
     fn strict_rejects_duplicates_lenient_takes_the_last() {
         let text = br#"{"a":1,"a":2}"#;
-        assert_eq!(parse_strict(text).unwrap_err().code(), Code::JsonDuplicateKey);
+        assert_eq!(
+            parse_strict(text).unwrap_err().code(),
+            Code::JsonDuplicateKey
+        );
         assert_eq!(parse_lenient(text).unwrap(), serde_json::json!({"a":2}));
     }
 
     #[test]
     fn depth_and_size_are_bounded() {
         let deep = "[".repeat(65) + &"]".repeat(65);
-        assert_eq!(parse_strict(deep.as_bytes()).unwrap_err().code(), Code::JsonTooDeep);
+        assert_eq!(
+            parse_strict(deep.as_bytes()).unwrap_err().code(),
+            Code::JsonTooDeep
+        );
         let ok = "[".repeat(64) + &"]".repeat(64);
         assert!(parse_strict(ok.as_bytes()).is_ok());
         // A million levels must fail fast on the bound, not overflow the stack.
         let huge = "[".repeat(1_000_000);
-        assert_eq!(parse_strict(huge.as_bytes()).unwrap_err().code(), Code::JsonTooDeep);
+        assert_eq!(
+            parse_strict(huge.as_bytes()).unwrap_err().code(),
+            Code::JsonTooDeep
+        );
         let big = vec![b' '; (1 << 20) + 1];
         assert_eq!(parse_strict(&big).unwrap_err().code(), Code::JsonTooLarge);
     }
 
     #[test]
     fn surrogates_and_utf8() {
-        assert_eq!(parse_strict(br#""\ud83d\ude00""#).unwrap(), Value::String("😀".into()));
-        for bad in [&br#""\ud800""#[..], br#""\udc00""#, br#""\ud800\u0041""#, b"\"\xc0\xaf\"", b"\"\xed\xa0\x80\""] {
-            assert_eq!(parse_strict(bad).unwrap_err().code(), Code::JsonSyntax, "{bad:?}");
+        assert_eq!(
+            parse_strict(br#""\ud83d\ude00""#).unwrap(),
+            Value::String("😀".into())
+        );
+        for bad in [
+            &br#""\ud800""#[..],
+            br#""\udc00""#,
+            br#""\ud800\u0041""#,
+            b"\"\xc0\xaf\"",
+            b"\"\xed\xa0\x80\"",
+        ] {
+            assert_eq!(
+                parse_strict(bad).unwrap_err().code(),
+                Code::JsonSyntax,
+                "{bad:?}"
+            );
         }
     }
 
     #[test]
     fn numbers() {
         assert_eq!(parse_strict(b"-0").unwrap(), serde_json::json!(0));
-        assert_eq!(parse_strict(b"18446744073709551615").unwrap(), serde_json::json!(u64::MAX));
-        assert_eq!(parse_strict(b"1e400").unwrap_err().code(), Code::NonFiniteNumber);
-        let p = parse_with(b"[-1e400]", &ParseOptions { non_finite: NonFinite::NullAndFlag, ..ParseOptions::STRICT }).unwrap();
+        assert_eq!(
+            parse_strict(b"18446744073709551615").unwrap(),
+            serde_json::json!(u64::MAX)
+        );
+        assert_eq!(
+            parse_strict(b"1e400").unwrap_err().code(),
+            Code::NonFiniteNumber
+        );
+        let p = parse_with(
+            b"[-1e400]",
+            &ParseOptions {
+                non_finite: NonFinite::NullAndFlag,
+                ..ParseOptions::STRICT
+            },
+        )
+        .unwrap();
         assert_eq!(p.value, serde_json::json!([null]));
         assert!(p.saw_non_finite);
         for bad in ["01", "1.", ".5", "+1", "1e", "-", "NaN", "Infinity", "0x10"] {
@@ -424,7 +505,20 @@ mod tests {
 
     #[test]
     fn syntax_errors_never_panic() {
-        for bad in ["", "{", "[1,]", "{\"a\"}", "{\"a\":}", "\"abc", "[1 2]", "{} {}", "tru", "\"\\x\"", "\"\\u12\"", "\"a\nb\""] {
+        for bad in [
+            "",
+            "{",
+            "[1,]",
+            "{\"a\"}",
+            "{\"a\":}",
+            "\"abc",
+            "[1 2]",
+            "{} {}",
+            "tru",
+            "\"\\x\"",
+            "\"\\u12\"",
+            "\"a\nb\"",
+        ] {
             assert!(parse_strict(bad.as_bytes()).is_err(), "{bad:?}");
         }
     }

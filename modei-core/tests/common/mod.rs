@@ -5,12 +5,15 @@ use std::path::PathBuf;
 
 /// The repository's `testvectors/` folder.
 pub fn testvectors_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..").join("testvectors")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join("testvectors")
 }
 
 /// Reads a JSON file from `testvectors/` (e.g. `reference/jcs-vectors.json`).
 pub fn load(rel: &str) -> serde_json::Value {
     let path = testvectors_dir().join(rel);
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
+    let text =
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("parse {}: {e}", path.display()))
 }
