@@ -12,7 +12,8 @@
 //!
 //! Note: Modei's Python reference accepts non-canonical trailing bits in standard base64
 //! (`base64.b64decode(validate=True)` does not check them). These helpers do not; a caller
-//! that needs Python-identical verdicts must say so explicitly.
+//! that needs Python-identical verdicts must say so explicitly, with
+//! [`decode_b64_std_fixed_compat`].
 //!
 //! Failure details describe *what* is wrong (alphabet, padding, whitespace, trailing bits,
 //! length) and never echo the input: the input may be a private key.
@@ -85,6 +86,47 @@ pub fn decode_b64_std_fixed<const N: usize>(s: &str, what: &str, code: Code) -> 
             ),
         )),
     }
+}
+
+/// [`decode_b64_std_fixed`] that also accepts non-canonical trailing bits, and nothing else
+/// lenient: alphabet, padding and whitespace rules stay strict. This is exactly what Modei's
+/// Python reference (`base64.b64decode(s, validate=True)`) accepts, and its corpus has a
+/// signature that is valid only under it (`sig_noncanonical_trailing_bits`). Use it only where
+/// Python-identical verdicts are wanted; it lets two strings name one signature.
+pub fn decode_b64_std_fixed_compat<const N: usize>(
+    s: &str,
+    what: &str,
+    code: Code,
+) -> Result<[u8; N]> {
+    decode_b64_std_fixed::<N>(s, what, code).or_else(|strict_err| match clear_trailing_bits(s) {
+        Some(canonical) => {
+            decode_b64_std_fixed::<N>(&canonical, what, code).map_err(|_| strict_err)
+        }
+        None => Err(strict_err),
+    })
+}
+
+/// The same standard-base64 string with the unused low bits of its last data character
+/// cleared, when it ends in one or two `=`; `None` if it does not or the character is not in
+/// the alphabet (the strict decoder will report why).
+fn clear_trailing_bits(s: &str) -> Option<Zeroizing<String>> {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let b = s.as_bytes();
+    let pad = b.iter().rev().take_while(|&&c| c == b'=').count();
+    let mask: u8 = match pad {
+        1 => 0b11_1100,
+        2 => 0b11_0000,
+        _ => return None,
+    };
+    let idx = b.len().checked_sub(pad + 1)?;
+    let last = *b.get(idx)?;
+    let value = u8::try_from(ALPHABET.iter().position(|&c| c == last)?).ok()?;
+    let fixed = *ALPHABET.get(usize::from(value & mask))?;
+    let mut out = Zeroizing::new(String::with_capacity(s.len()));
+    out.push_str(s.get(..idx)?);
+    out.push(char::from(fixed));
+    out.push_str(s.get(idx + 1..)?);
+    Some(out)
 }
 
 /// [`decode_b64_std_fixed`] for unpadded base64url.
@@ -296,6 +338,35 @@ mod tests {
         assert_eq!(
             decode_b64url_fixed::<2>("-_8", "x", Code::KeyMalformed).unwrap(),
             [0xfb, 0xff]
+        );
+    }
+
+    #[test]
+    fn compat_accepts_only_trailing_bits() {
+        // Modei corpus case sig_noncanonical_trailing_bits ("...AF==" where "...AA==" is
+        // canonical) and sig_extra_padding.
+        let canonical = "hhdIDYOqExhhVldKrPiSClQmBJA3U4TKhOHekrUIoHSkQdSSK75nEVC+moUWKyNToc3ALHzBJJN3DiNt0KheAA==";
+        let tweaked = canonical.replace("AA==", "AF==");
+        let want = decode_b64_std_fixed::<64>(canonical, "sig", Code::SignatureMalformed).unwrap();
+        assert!(decode_b64_std_fixed::<64>(&tweaked, "sig", Code::SignatureMalformed).is_err());
+        assert_eq!(
+            decode_b64_std_fixed_compat::<64>(&tweaked, "sig", Code::SignatureMalformed).unwrap(),
+            want
+        );
+        for bad in [
+            format!("{canonical}="),
+            canonical.trim_end_matches('=').to_string(),
+            canonical.replace('+', "-"),
+            format!(" {canonical}"),
+        ] {
+            let e = decode_b64_std_fixed_compat::<64>(&bad, "sig", Code::SignatureMalformed)
+                .unwrap_err();
+            assert_eq!(e.code(), Code::SignatureMalformed, "{bad}");
+        }
+        // One '=' leaves two unused bits.
+        assert_eq!(
+            decode_b64_std_fixed_compat::<2>("AAB=", "x", Code::KeyMalformed).unwrap(),
+            [0, 0]
         );
     }
 
