@@ -664,3 +664,23 @@ fn credentials_stricter_than_python() {
     assert_eq!(c.created_at(), Timestamp::from_unix_seconds(1_767_225_600));
     assert_eq!(c.to_file_text().as_str(), text);
 }
+
+#[test]
+fn pkcs8_v2_with_public_key() {
+    use ed25519_dalek::pkcs8::spki::der::pem::LineEnding;
+    use ed25519_dalek::pkcs8::{EncodePrivateKey, KeypairBytes, PublicKeyBytes};
+    let sk = seed(OPENSSL_SEED);
+    let v2 = KeypairBytes {
+        secret_key: *sk.seed(),
+        public_key: Some(PublicKeyBytes(*sk.public_key().bytes())),
+    };
+    let pem = v2.to_pkcs8_pem(LineEnding::LF).unwrap();
+    assert_eq!(SigningKey::from_pkcs8_pem(&pem).unwrap().seed(), sk.seed());
+    // An embedded public key that is not the seed's is refused, not ignored.
+    let lying = KeypairBytes {
+        secret_key: *sk.seed(),
+        public_key: Some(PublicKeyBytes(*seed(RFC8032_SEED).public_key().bytes())),
+    };
+    let pem = lying.to_pkcs8_pem(LineEnding::LF).unwrap();
+    assert_eq!(code(SigningKey::from_pkcs8_pem(&pem)), Code::PemInvalid);
+}
