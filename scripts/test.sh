@@ -4,8 +4,9 @@
 # Installs what it needs, idempotently, and reuses what exists (a warm run only rebuilds):
 #   rustup target wasm32-unknown-unknown, wasm-bindgen-cli of Cargo.lock's version (cargo install),
 #   Debian chromium (apt, only if missing), .venv with maturin + pytest, npm packages.
-# Steps: Rust tests (whole workspace) -> core for wasm32 -> Python binding -> Node binding ->
-#        WASM binding (Node, both targets) -> WASM in a real browser (Chromium).
+# Steps: Python binding (maturin develop + pytest) -> Rust tests (whole workspace) -> core for
+#        wasm32 -> Node binding (napi) -> WASM binding under Node (both targets) -> WASM in a
+#        real browser (Chromium). Python runs first so `cargo test` can reuse maturin's pyo3 config.
 # Everything uses the dev profile. Set SKIP_BROWSER=1 to skip the Chromium step locally.
 set -euo pipefail
 
@@ -68,20 +69,23 @@ fi
 .venv/bin/maturin --version
 
 # ---------------------------------------------------------------------------------------------
-step "rust: cargo test --workspace"
-run_tests cargo test --workspace --locked
-
-# ---------------------------------------------------------------------------------------------
-step "rust: modei-core for wasm32-unknown-unknown"
-cargo build -p modei-core --target wasm32-unknown-unknown --locked
-
-# ---------------------------------------------------------------------------------------------
 step "python: maturin develop + pytest"
 (
   export VIRTUAL_ENV="$ROOT/.venv" PATH="$ROOT/.venv/bin:$PATH"
   maturin develop --locked -m modei-py/Cargo.toml
   cd modei-py && run_tests python -m pytest -q -p no:cacheprovider tests
 )
+
+# ---------------------------------------------------------------------------------------------
+step "rust: cargo test --workspace"
+# Reuse the pyo3 build config maturin wrote, so pyo3 is not rebuilt for each of the two tools.
+pyo3_cfg="$(ls "${CARGO_TARGET_DIR:-$ROOT/target}"/maturin/pyo3-config-*.txt 2>/dev/null | head -1 || true)"
+if [ -n "$pyo3_cfg" ]; then export PYO3_CONFIG_FILE="$pyo3_cfg"; fi
+run_tests cargo test --workspace --locked
+
+# ---------------------------------------------------------------------------------------------
+step "rust: modei-core for wasm32-unknown-unknown"
+cargo build -p modei-core --target wasm32-unknown-unknown --locked
 
 # ---------------------------------------------------------------------------------------------
 # npm ci when node_modules is missing or package-lock.json changed since the last install.
