@@ -14,6 +14,10 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+# One target triple for every native build. `napi build` always passes `--target <host>`, which
+# puts artifacts under target/<triple>/; building cargo test and maturin there too shares one
+# dependency build instead of compiling everything twice. (wasm32 builds pass their own --target.)
+export CARGO_BUILD_TARGET="${CARGO_BUILD_TARGET:-$(rustc -vV | sed -n 's/^host: //p')}"
 # Same interpreter for `cargo test` and `maturin develop`, so pyo3 is not rebuilt back and forth.
 export PYO3_PYTHON="$ROOT/.venv/bin/python"
 
