@@ -16,12 +16,16 @@
 //! - [`envelope`]: Modei v2 passport envelopes: parse, verify, issue, delegate.
 
 pub mod canonical;
+pub mod cel_rules;
+pub mod constraints;
 pub mod credentials;
 pub mod encoding;
 pub mod envelope;
 pub mod error;
 pub mod json;
 pub mod keys;
+pub mod state;
+pub mod target;
 pub mod time;
 
 pub use error::{Code, Error, Family, Result};
