@@ -440,7 +440,7 @@ fn normalise_pct(s: &str, keep: &[u8]) -> Result<String> {
 const PATH_KEEP: &[u8] = b"!$&'()*+,;=:@";
 const QUERY_KEEP: &[u8] = b"!$'()*+,;:@/?";
 
-fn canonical_path(raw: &str) -> Result<String> {
+pub(crate) fn canonical_path(raw: &str) -> Result<String> {
     let mut segs: Vec<String> = Vec::new();
     let trailing = raw.ends_with('/');
     for seg in raw.split('/').skip(1) {
