@@ -134,17 +134,21 @@ fn order_first_block_decides_and_holds_are_collected() {
     );
     assert_eq!(o.evaluations.len(), 3);
     // A hold recorded early, then a block later: block.
-    let s = set(
-        json!({"core:cost:approval_threshold": 100, "core:approval:for_actions": ["pay:*"], "core:cel:rules": [{"expr": "false"}]}),
-    );
-    let mut c = ctx("pay:card", JAN1);
-    c.cost_cents = 100;
-    let o = eval(&s, &c);
-    assert_eq!(
-        (o.decision, o.reason.as_deref()),
-        (Decision::Block, Some("core:cel:rules"))
-    );
-    assert_eq!(o.evaluations.len(), 3);
+    #[cfg(feature = "cel")]
+    {
+        // A hold recorded early, then a block later: block.
+        let s = set(
+            json!({"core:cost:approval_threshold": 100, "core:approval:for_actions": ["pay:*"], "core:cel:rules": [{"expr": "false"}]}),
+        );
+        let mut c = ctx("pay:card", JAN1);
+        c.cost_cents = 100;
+        let o = eval(&s, &c);
+        assert_eq!(
+            (o.decision, o.reason.as_deref()),
+            (Decision::Block, Some("core:cel:rules"))
+        );
+        assert_eq!(o.evaluations.len(), 3);
+    }
 }
 
 #[test]
