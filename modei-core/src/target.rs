@@ -78,8 +78,27 @@ impl Target {
                 return parse_url(Some(scheme.to_ascii_lowercase()), &s[idx + 3..]);
             }
         }
-        // No scheme: a host (with optional port and path) or a resource.
+        // A special scheme without "//" (`https:evil.com`, `https:\\evil.com`): WHATWG URL
+        // parsers read the host from it, so we do too.
+        if let Some(idx) = s.find(':') {
+            let scheme = s[..idx].to_ascii_lowercase();
+            if SPECIAL_SCHEMES.contains(&scheme.as_str()) {
+                let rest = s[idx + 1..].trim_start_matches(['/', '\\']);
+                return parse_url(Some(scheme), rest);
+            }
+        }
+        // Scheme-relative (`//evil.com/x`).
+        if let Some(rest) = s.strip_prefix("//") {
+            return parse_url(None, rest);
+        }
+        // No scheme: a host (with optional port and path) or a resource. An '@' before the
+        // first '/' is refused: `user:pw@evil.com` is a URL with userinfo to curl.
         let auth_end = s.find(['/', '?', '#']).unwrap_or(s.len());
+        if s[..auth_end].contains(['@', '\\']) {
+            return Err(bad(
+                "target has '@' or '\\' before its first '/' (userinfo is refused: it is a host-confusion bypass)".into(),
+            ));
+        }
         if looks_like_host(&s[..auth_end]) {
             return parse_url(None, s);
         }
@@ -126,6 +145,9 @@ fn bad(detail: String) -> Error {
     Error::new(Code::RequestInvalid, detail)
 }
 
+/// Schemes whose URLs WHATWG parsers accept without `//`.
+const SPECIAL_SCHEMES: [&str; 5] = ["http", "https", "ws", "wss", "ftp"];
+
 fn is_scheme(s: &str) -> bool {
     let b = s.as_bytes();
     !b.is_empty()
@@ -138,8 +160,8 @@ fn is_scheme(s: &str) -> bool {
 /// A bare authority: host characters (any non-ASCII allowed for IDNA), at least one dot or
 /// `localhost` or a bracketed IPv6, and an optional all-digit port.
 fn looks_like_host(a: &str) -> bool {
-    if a.is_empty() || a.contains('@') {
-        return a.contains('@') && !a.contains(':');
+    if a.is_empty() {
+        return false;
     }
     if a.starts_with('[') {
         return true;
@@ -654,6 +676,9 @@ mod tests {
             "https://user:pw@good.com/",
             "good.com@evil.com",
             "https://good.com\\@evil.com/",
+            "user:pw@evil.com",
+            "mailbox:bob@example.com",
+            "good.com\\evil.com",
         ] {
             let e = Target::parse(t).unwrap_err();
             assert_eq!(e.code(), Code::RequestInvalid, "{t}");
@@ -675,6 +700,15 @@ mod tests {
         ] {
             assert!(Target::parse(t).is_err(), "{t} should be refused");
         }
+    }
+
+    #[test]
+    fn whatwg_host_forms() {
+        assert_eq!(canon("https:evil.com/x"), "https://evil.com/x");
+        assert_eq!(canon("HTTPS:\\\\evil.com"), "https://evil.com/");
+        assert_eq!(canon("http:/evil.com:80"), "http://evil.com/");
+        assert_eq!(canon("//evil.com/x"), "evil.com/x");
+        assert!(Target::parse("https:////").is_err());
     }
 
     #[test]
