@@ -570,8 +570,10 @@ impl Enforcer {
         }
     }
 
-    /// The whole decision: snapshot, pure evaluation, then one atomic check-and-commit. With
-    /// `dry_run`, nothing is committed (the snapshot is still read). A state-store failure is
+    /// The whole decision: snapshot (only if the set has a stateful evaluator), pure
+    /// evaluation, then one atomic check-and-commit (always, so every allowed or held action
+    /// is counted). With `dry_run`, nothing is committed (the snapshot is still read, and a
+    /// `hold_id` is provisional: nothing is reserved). A state-store failure is
     /// an `Err` (`state_unavailable`); the gate turns it into a block.
     pub fn enforce(
         &self,
@@ -580,7 +582,12 @@ impl Enforcer {
         store: &dyn StateStore,
         dry_run: bool,
     ) -> Result<Outcome> {
-        let snap = store.snapshot(&ctx.passport.passport_id, &ctx.passport.permission, ctx.now)?;
+        // Sets with no stateful evaluator skip the read: one round trip per decision.
+        let snap = if set.needs_state() {
+            store.snapshot(&ctx.passport.passport_id, &ctx.passport.permission, ctx.now)?
+        } else {
+            StateSnapshot::default()
+        };
         let pending = self.evaluate(set, ctx, &snap);
         let Some(reservation) = pending.reservation else {
             return Ok(pending.outcome);
