@@ -37,6 +37,7 @@ fn ctx(action: &str, target: Option<&str>, cost: i64, now: i64) -> EvalContext {
     c
 }
 
+#[cfg(feature = "tzdb")]
 #[test]
 fn a_travel_agent_day() {
     let catalog = obj(json!({

@@ -1,6 +1,7 @@
 //! Temporal: `core:time:operating_hours` (and the v2 envelope's `operating_hours`),
 //! `core:time:blackout_windows`. Time zones are IANA names resolved with `jiff`'s bundled
-//! tz database, so a native build and a WASM build agree.
+//! tz database (crate feature `tzdb`, on by default), so a native build and a WASM build
+//! agree; without it only `UTC` and fixed offsets are accepted.
 
 use super::{invalid, Decision, EvalContext, Evaluation};
 use crate::error::Result;
@@ -14,7 +15,8 @@ const DAY_NAMES: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
 /// A weekly schedule: `{"start":"09:00","end":"17:00","timezone":"America/New_York",
 /// "days":["mon","tue","wed","thu","fri"]}`. `start` is inclusive, `end` exclusive, both local
 /// `HH:MM` (`end` may be `24:00`). `start > end` is an overnight window (`22:00`–`06:00`),
-/// which belongs to the day it starts on. `timezone` defaults to `UTC`, `days` to every day.
+/// which belongs to the day it starts on. `timezone` is `UTC` (the default), a fixed offset
+/// (`+05:30`), or an IANA name (with the `tzdb` feature); `days` defaults to every day.
 #[derive(Debug, Clone)]
 pub struct Schedule {
     start: u16,
@@ -75,8 +77,7 @@ impl Schedule {
             Some(Value::String(s)) if s.len() <= 64 => s.as_str(),
             Some(_) => return Err(invalid(key, "timezone must be an IANA name string")),
         };
-        let tz = TimeZone::get(tz_name)
-            .map_err(|_| invalid(key, format!("unknown IANA time zone {tz_name:?}")))?;
+        let tz = time_zone(key, tz_name)?;
         let days = match o.get("days") {
             None => 0x7f,
             Some(Value::Array(a)) if !a.is_empty() && a.len() <= 7 => {
@@ -125,6 +126,35 @@ impl Schedule {
         } else {
             (on(wd) && minute >= self.start) || (on(prev) && minute < self.end)
         }
+    }
+}
+
+/// `UTC`, a fixed offset `+HH:MM` / `-HH:MM`, or an IANA name (needs the `tzdb` feature).
+fn time_zone(key: &str, name: &str) -> Result<TimeZone> {
+    if name == "UTC" || name == "Etc/UTC" {
+        return Ok(TimeZone::UTC);
+    }
+    let b = name.as_bytes();
+    if b.len() == 6 && (b[0] == b'+' || b[0] == b'-') && b[3] == b':' {
+        let h = hhmm(key, &name[1..], false)?;
+        if h > 18 * 60 {
+            return Err(invalid(key, format!("offset {name:?} is beyond 18 hours")));
+        }
+        let secs = i32::from(h) * 60 * if b[0] == b'-' { -1 } else { 1 };
+        let off = jiff::tz::Offset::from_seconds(secs)
+            .map_err(|_| invalid(key, format!("offset {name:?} is out of range")))?;
+        return Ok(TimeZone::fixed(off));
+    }
+    #[cfg(feature = "tzdb")]
+    {
+        TimeZone::get(name).map_err(|_| invalid(key, format!("unknown IANA time zone {name:?}")))
+    }
+    #[cfg(not(feature = "tzdb"))]
+    {
+        Err(invalid(
+            key,
+            format!("time zone {name:?}: this build has no tz database (crate feature `tzdb` is off); use \"UTC\" or a fixed offset like \"-05:00\""),
+        ))
     }
 }
 

@@ -202,6 +202,7 @@ fn anomaly_rule() {
     );
 }
 
+#[cfg(feature = "tzdb")]
 #[test]
 fn operating_hours_new_york_with_dst_and_weekdays() {
     let s = set(json!({"core:time:operating_hours": {
@@ -219,6 +220,40 @@ fn operating_hours_new_york_with_dst_and_weekdays() {
     let jul6 = MON_JAN5 + 182 * DAY;
     assert_eq!(at(jul6 + 13 * HOUR), Decision::Allow);
     assert_eq!(at(jul6 + 13 * HOUR - 1), Decision::Block);
+}
+
+#[test]
+fn fixed_offsets_work_without_the_tz_database() {
+    // -05:00: 09:00 local = 14:00 UTC, all year (no DST).
+    let s = set(
+        json!({"core:time:operating_hours": {"start": "09:00", "end": "17:00", "timezone": "-05:00"}}),
+    );
+    let at = |ms| eval(&s, &ctx("a", ms)).decision;
+    assert_eq!(at(MON_JAN5 + 14 * HOUR), Decision::Allow);
+    assert_eq!(at(MON_JAN5 + 14 * HOUR - 1), Decision::Block);
+    assert_eq!(at(MON_JAN5 + 182 * DAY + 13 * HOUR), Decision::Block);
+    let s = set(
+        json!({"core:time:operating_hours": {"start": "09:00", "end": "17:00", "timezone": "+05:30"}}),
+    );
+    // 09:00 at +05:30 = 03:30 UTC.
+    assert_eq!(
+        eval(&s, &ctx("a", JAN1 + 3 * HOUR + 30 * 60_000)).decision,
+        Decision::Allow
+    );
+    assert_eq!(
+        eval(&s, &ctx("a", JAN1 + 3 * HOUR + 29 * 60_000)).decision,
+        Decision::Block
+    );
+    for tz in ["+19:00", "05:00", "+5:00"] {
+        let m = map(
+            json!({"core:time:operating_hours": {"start": "09:00", "end": "17:00", "timezone": tz}}),
+        );
+        assert_eq!(
+            Enforcer::new().parse(&m).unwrap_err().code(),
+            Code::ConstraintInvalid,
+            "{tz}"
+        );
+    }
 }
 
 #[test]
