@@ -1,7 +1,9 @@
 //! The enforcement layer through its public API, as a gate uses it: parse once, enforce per
 //! request against a shared state store.
 
-use modei_core::constraints::{merge, Decision, Enforcer, EvalContext, PassportInfo};
+#[cfg(feature = "tzdb")]
+use modei_core::constraints::merge;
+use modei_core::constraints::{Decision, Enforcer, EvalContext, PassportInfo};
 use modei_core::state::{MemoryStateStore, StateStore};
 use modei_core::target::{DomainPattern, Target};
 use modei_core::time::Timestamp;
@@ -13,6 +15,7 @@ use std::sync::Arc;
 // 2026-03-02T00:00:00Z, a Monday: 2026-01-01 (1_767_225_600_000) is a Thursday, and
 // 31 (Jan) + 28 (Feb) + 1 = 60 days later is Monday March 2.
 const MON_MAR2: i64 = 1_767_225_600_000 + 60 * 86_400_000;
+#[cfg(feature = "tzdb")]
 const HOUR: i64 = 3_600_000;
 
 fn obj(v: Value) -> Map<String, Value> {
