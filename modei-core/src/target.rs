@@ -744,6 +744,26 @@ mod tests {
     }
 
     #[test]
+    fn canonical_form_is_a_fixed_point() {
+        for t in [
+            "HTTPS://GOOD.com.:443/a/./b/../c/?z=1&a=%41#x",
+            "https://a.com/%7e/%2f/ä b/[x]",
+            "http://0x7f.1:8080/x/",
+            "http://[0:0::1]/",
+            "GOOD.com.:80",
+            "//evil.com/x",
+            "https:evil.com",
+            "DB::Customers:",
+            "tool:search",
+            "https://a.com/%25/%2525",
+            "https://a.com?b&a=&c=%20",
+        ] {
+            let once = canon(t);
+            assert_eq!(canon(&once), once, "{t}");
+        }
+    }
+
+    #[test]
     fn whatwg_host_forms() {
         assert_eq!(canon("https:evil.com/x"), "https://evil.com/x");
         assert_eq!(canon("HTTPS:\\\\evil.com"), "https://evil.com/");

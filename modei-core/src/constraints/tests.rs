@@ -779,3 +779,12 @@ fn state_failures_are_errors_for_the_gate() {
         .unwrap_err();
     assert_eq!(e.code(), Code::StateUnavailable);
 }
+
+#[test]
+fn shared_types_are_send_and_sync() {
+    fn check<T: Send + Sync>() {}
+    check::<Enforcer>();
+    check::<ConstraintSet>();
+    check::<Outcome>();
+    check::<crate::state::MemoryStateStore>();
+}
