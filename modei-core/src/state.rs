@@ -17,8 +17,10 @@
 //! per-window limit within one window's length (documented in `docs/constraints.md`).
 //!
 //! [`MemoryStateStore`] is the in-process implementation: 16 shards of `Mutex<HashMap>`
-//! selected by a hash of the subject, lazy expiry, and hard caps on entries (a full store
-//! fails closed with `state_unavailable` rather than forgetting counts).
+//! selected by a hash of the subject, lazy expiry, and hard caps on entries. When a shard is
+//! full it first drops counters whose loss changes no answer (no spend ever, no open hold, last
+//! action on an earlier UTC day); if it is still full it fails closed with `state_unavailable`
+//! rather than forgetting counts that limits depend on.
 
 use crate::error::{Code, Error, Result};
 use crate::time::Timestamp;
@@ -363,12 +365,14 @@ impl Counter {
             .get(w.start(now))
             .saturating_add(self.reserved())
     }
-    /// Idle long enough that every window but `total` has rolled over and no hold is open.
-    fn idle(&self, now: i64) -> bool {
+    /// Forgetting this counter changes no answer: no hold is open, it never spent anything
+    /// (so no hour/day/month/total spend), and its last action was on an earlier UTC day (so
+    /// its minute, hour and day counts have all rolled over).
+    fn forgettable(&self, now: Timestamp) -> bool {
         self.holds.is_empty()
-            && now.saturating_sub(self.last_seen) > 32 * DAY_MS
             && self.spend[Window::Total.index()].value == 0
-            && self.counts[Window::Total.index()].value == 0
+            && Window::Day.start(Timestamp::from_unix_millis(self.last_seen))
+                < Window::Day.start(now)
     }
 }
 
@@ -442,9 +446,10 @@ fn counter_mut<'a>(
 ) -> Result<&'a mut Counter> {
     let key = (subject.to_string(), counter.to_string());
     if !shard.counters.contains_key(&key) && shard.counters.len() >= limits.counters_per_shard {
+        let t = Timestamp::from_unix_millis(now);
         shard.counters.retain(|_, c| {
             c.purge_holds(now);
-            !c.idle(now)
+            !c.forgettable(t)
         });
         if shard.counters.len() >= limits.counters_per_shard {
             return Err(MemoryStateStore::full("counters"));
@@ -999,6 +1004,46 @@ mod tests {
         // At minute 40: minute 0 is 40 minutes old (gone), minute 20 is in the baseline.
         let snap = s.snapshot("p1", "read", ts(t + 40 * MINUTE_MS)).unwrap();
         assert_eq!((snap.recent_5m, snap.baseline_30m), (0, 4));
+    }
+
+    #[test]
+    fn full_store_forgets_only_what_changes_nothing() {
+        let s = MemoryStateStore::with_limits(MemoryLimits {
+            counters_per_shard: 1,
+            ..Default::default()
+        });
+        let t = 1_767_225_600_000;
+        let r = |subject: &str, counter: &str, now: i64, amount: i64| Reservation {
+            subject: subject.into(),
+            counter: counter.into(),
+            now: ts(now),
+            rates: vec![],
+            amount,
+            caps: vec![],
+            hold: None,
+        };
+        // One counter fills the shard; a second counter of the same subject (same shard) is
+        // refused the same day, accepted the next day (the first only had counts of day 1).
+        s.check_and_commit(&r("a", "c1", t, 0)).unwrap().unwrap();
+        assert_eq!(
+            s.check_and_commit(&r("a", "c2", t + 1, 0))
+                .unwrap_err()
+                .code(),
+            Code::StateUnavailable
+        );
+        s.check_and_commit(&r("a", "c2", t + DAY_MS, 0))
+            .unwrap()
+            .unwrap();
+        // c2 spent money: it is never forgotten, so c3 is refused even a month later.
+        s.check_and_commit(&r("a", "c2", t + DAY_MS, 5))
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            s.check_and_commit(&r("a", "c3", t + 40 * DAY_MS, 0))
+                .unwrap_err()
+                .code(),
+            Code::StateUnavailable
+        );
     }
 
     #[test]
