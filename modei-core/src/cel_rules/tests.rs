@@ -204,3 +204,27 @@ fn context_bounds_block() {
     assert_eq!(ev.outcome, Decision::Block);
     assert!(ev.detail.contains("more than 1000 items"), "{}", ev.detail);
 }
+
+/// Behaviours of `cel` =0.15.0 that rules rely on; an upgrade that changes one fails here.
+#[test]
+fn pinned_cel_behaviours() {
+    assert!(allows("size('héllo') == 5")); // code points, not bytes
+    assert!(allows("1 in [1, 2]"));
+    assert!(allows("'abc'.contains('b')"));
+    assert!(allows("1 == 1.0")); // cross-type numeric equality
+    assert!(allows("request.metadata.to.exists(x, x == 'b')"));
+    assert!(allows("request.metadata.to.filter(x, x != 'a') == ['b']"));
+    assert!(allows(
+        "request.metadata.to.map(x, x + '!') == ['a!', 'b!']"
+    ));
+    assert!(allows("request.metadata.to.exists_one(x, x == 'a')"));
+    assert!(allows("type(request.cost_cents) == int"));
+    assert!(allows("int('42') + 1 == 43"));
+    assert!(allows("string(request.cost_cents) == '250'"));
+    assert!(allows(
+        "request.target.startsWith('https://api.example.com/')"
+    ));
+    assert!(allows("request.action.lowerAscii().split(':').size() == 2"));
+    // `matches` needs the regex feature, which is off: a rule using it fails closed.
+    assert_eq!(run("request.action.matches('^e')").outcome, Decision::Block);
+}
