@@ -777,6 +777,58 @@ mod tests {
     }
 
     #[test]
+    fn a_refused_reservation_commits_nothing() {
+        let s = MemoryStateStore::new();
+        let t = 1_767_225_600_000;
+        let both = |now: i64, amount: i64| Reservation {
+            subject: "p1".into(),
+            counter: "c".into(),
+            now: ts(now),
+            rates: vec![
+                RateCheck {
+                    key: "m".into(),
+                    window: Window::Minute,
+                    limit: 10,
+                },
+                RateCheck {
+                    key: "h".into(),
+                    window: Window::Hour,
+                    limit: 2,
+                },
+            ],
+            amount,
+            caps: vec![SpendCap {
+                key: "s".into(),
+                window: Window::Day,
+                cap: 100,
+            }],
+            hold: None,
+        };
+        assert!(s.check_and_commit(&both(t, 60)).unwrap().is_ok());
+        // Spend 60 + 50 > 100: refused by the cap, so neither rate counts this attempt.
+        assert_eq!(
+            s.check_and_commit(&both(t, 50)).unwrap().unwrap_err().key,
+            "s"
+        );
+        let snap = s.snapshot("p1", "c", ts(t)).unwrap();
+        assert_eq!(
+            (snap.count_minute, snap.count_hour, snap.spend_day),
+            (1, 1, 60)
+        );
+        assert!(s.check_and_commit(&both(t, 40)).unwrap().is_ok());
+        // The hour limit (2) now refuses, although the minute limit (10) would pass.
+        assert_eq!(
+            s.check_and_commit(&both(t, 0)).unwrap().unwrap_err().key,
+            "h"
+        );
+        let snap = s.snapshot("p1", "c", ts(t)).unwrap();
+        assert_eq!(
+            (snap.count_minute, snap.count_hour, snap.spend_day),
+            (2, 2, 100)
+        );
+    }
+
+    #[test]
     fn day_window_rolls_at_midnight_utc() {
         let s = MemoryStateStore::new();
         let midnight = 1_767_225_600_000 + DAY_MS;

@@ -788,3 +788,34 @@ fn shared_types_are_send_and_sync() {
     check::<Outcome>();
     check::<crate::state::MemoryStateStore>();
 }
+
+#[test]
+fn a_stale_snapshot_is_corrected_by_the_atomic_commit() {
+    let e = Enforcer::new();
+    let store = MemoryStateStore::new();
+    let s = set(json!({"core:rate:max_per_minute": 1, "core:approval:required": true}));
+    // Another request already used the only slot.
+    assert_eq!(
+        e.enforce(&s, &ctx("a", JAN1), &store, false)
+            .unwrap()
+            .decision,
+        Decision::RequestHold
+    );
+    // This one evaluated against a snapshot taken before that commit: provisional hold.
+    let pending = e.evaluate(&s, &ctx("a", JAN1 + 1), &StateSnapshot::default());
+    assert_eq!(pending.outcome.decision, Decision::RequestHold);
+    let r = pending.reservation.unwrap();
+    assert!(r.hold.is_some());
+    let ex = store.check_and_commit(&r).unwrap().unwrap_err();
+    let o = exceeded_outcome(pending.outcome, &ex);
+    assert_eq!(
+        (o.decision, o.reason.as_deref(), o.hold_id),
+        (Decision::Block, Some("core:rate:max_per_minute"), None)
+    );
+    // The approval evaluation (after the rate key) is gone; the rate key's is the block.
+    assert_eq!(o.evaluations.len(), 1);
+    assert_eq!(
+        o.detail.as_deref(),
+        Some("1 actions this minute already; the limit is 1")
+    );
+}
