@@ -34,6 +34,23 @@ impl PublicKey {
     pub fn to_base64(&self) -> String {
         crate::encoding::b64_std_encode(self.0.as_bytes())
     }
+    pub fn bytes(&self) -> &[u8; 32] {
+        self.0.as_bytes()
+    }
+    pub fn to_base64url(&self) -> String {
+        crate::encoding::b64url_encode(self.0.as_bytes())
+    }
+    pub fn to_jwk(&self) -> serde_json::Value {
+        serde_json::json!({"kty": "OKP", "crv": "Ed25519", "x": self.to_base64url(), "kid": self.thumbprint()})
+    }
+    pub fn thumbprint(&self) -> String {
+        use sha2::Digest;
+        let c = format!(
+            "{{\"crv\":\"Ed25519\",\"kty\":\"OKP\",\"x\":\"{}\"}}",
+            self.to_base64url()
+        );
+        crate::encoding::b64url_encode(&sha2::Sha256::digest(c.as_bytes()))
+    }
     pub fn self_agent_id(&self) -> String {
         use sha2::Digest;
         let d = sha2::Sha256::digest(self.0.as_bytes());
@@ -50,7 +67,18 @@ impl PublicKey {
 }
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Signature([u8; 64]);
+impl From<[u8; 64]> for Signature {
+    fn from(b: [u8; 64]) -> Self {
+        Signature(b)
+    }
+}
 impl Signature {
+    pub fn bytes(&self) -> &[u8; 64] {
+        &self.0
+    }
+    pub fn to_base64url(&self) -> String {
+        crate::encoding::b64url_encode(&self.0)
+    }
     pub fn from_bytes(b: &[u8; 64]) -> Self {
         Signature(*b)
     }
