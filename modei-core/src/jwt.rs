@@ -254,11 +254,11 @@ pub fn decode<'a>(token: &'a str, rules: &HeaderRules) -> Result<DecodedJwt<'a>>
             "more than three segments (a JWE or a nested token is not a passport)",
         ));
     }
-    if h.is_empty() || p.is_empty() || s.is_empty() {
-        return Err(malformed(
-            "empty segment (detached or unsigned payloads are not passports)",
-        ));
+    if h.is_empty() {
+        return Err(malformed("empty header segment"));
     }
+    // The header first, so `alg: none` (whose signature segment is empty) is reported as the
+    // algorithm it is.
     let header_bytes = b64url_decode_strict(h, "header")?;
     let header = match json::parse_strict(&header_bytes) {
         Ok(Value::Object(m)) => m,
@@ -266,6 +266,11 @@ pub fn decode<'a>(token: &'a str, rules: &HeaderRules) -> Result<DecodedJwt<'a>>
         Err(e) => return Err(e.at("header")),
     };
     let (alg, kid) = check_header(&header, rules)?;
+    if p.is_empty() || s.is_empty() {
+        return Err(malformed(
+            "empty segment (detached or unsigned payloads are not passports)",
+        ));
+    }
     let sig_bytes = b64url_decode_strict(s, "signature")?;
     let sig: [u8; 64] = sig_bytes.as_slice().try_into().map_err(|_| {
         Error::new(

@@ -559,7 +559,7 @@ pub fn inspect(input: &[u8]) -> Result<UnverifiedPassport> {
     }
     let s = std::str::from_utf8(t).map_err(|_| Error::new(Code::JwtMalformed, "not UTF-8"))?;
     let mut parts = s.split('.');
-    let (Some(h), Some(p), Some(_), None) =
+    let (Some(h), Some(p), Some(sig), None) =
         (parts.next(), parts.next(), parts.next(), parts.next())
     else {
         return Err(Error::new(
@@ -569,6 +569,7 @@ pub fn inspect(input: &[u8]) -> Result<UnverifiedPassport> {
     };
     let header = json::parse_strict(&jwt::b64url_decode_strict(h.as_bytes(), "header")?)?;
     let body = json::parse_strict(&jwt::b64url_decode_strict(p.as_bytes(), "claims")?)?;
+    jwt::b64url_decode_strict(sig.as_bytes(), "signature")?;
     Ok(UnverifiedPassport {
         form: WireForm::Jwt,
         header: Some(header),
