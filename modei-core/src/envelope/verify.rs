@@ -181,7 +181,7 @@ fn decode_sig(s: Option<&str>, label: &str) -> Result<Signature> {
     })?;
     let bytes = decode_b64_std_fixed::<64>(s, "signature", Code::SignatureMalformed)
         .map_err(|e| e.at(label))?;
-    Ok(Signature::from_bytes(&bytes))
+    Ok(Signature::from(bytes))
 }
 
 fn decode_key(s: &str, label: &str) -> Result<PublicKey> {
