@@ -13,15 +13,21 @@
 //! - [`keys`]: Ed25519 keys, their encodings (raw, base64, hex, JWK, PEM) and strict verification;
 //! - [`credentials`]: Modei's agent credentials file;
 //! - [`time`]: timestamps and the injectable clock;
-//! - [`envelope`]: Modei v2 passport envelopes: parse, verify, issue, delegate.
+//! - [`envelope`]: Modei v2 passport envelopes: parse, verify, issue, delegate;
+//! - [`attestation`]: signed, hash-linked, sequenced decision records; checkpoints; logs;
+//! - [`catalog`]: signed, versioned permission catalogs, diffs and pin checks;
+//! - [`receipt`]: consumption receipts (bilateral metering) and settlement summaries.
 
+pub mod attestation;
 pub mod canonical;
+pub mod catalog;
 pub mod credentials;
 pub mod encoding;
 pub mod envelope;
 pub mod error;
 pub mod json;
 pub mod keys;
+pub mod receipt;
 pub mod time;
 
 pub use error::{Code, Error, Family, Result};
