@@ -89,13 +89,13 @@ impl<'k, K: GateKeys + ?Sized> LogVerifier<'k, K> {
 
     /// Adds a signed checkpoint the log must reach. Failures: `key_unknown`,
     /// `checkpoint_invalid` (the checkpoint itself does not verify).
-    pub fn checkpoint(&mut self, cp: &Checkpoint) -> Result<&mut Self> {
+    pub fn checkpoint(&mut self, cp: &Checkpoint) -> Result<()> {
         cp.verify(self.keys)?;
         match &cp.passport_id {
             Some(p) => self.expect_head(&cp.gate_id, p, cp.sequence, cp.head_hash),
             None => self.log_expect.push((cp.sequence, cp.head_hash)),
         }
-        Ok(self)
+        Ok(())
     }
 
     /// Adds an expectation without a checkpoint signature: the chain must reach `sequence` and
