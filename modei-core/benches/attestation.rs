@@ -5,7 +5,8 @@
 //! - `attest/raw_ed25519_sign`: the floor: Ed25519 sign of a typical record's signed bytes;
 //! - `attest/create_sign_link`: `Attestor::attest` (validate, build RFC 8785 bytes, BLAKE3 link,
 //!   sign) for the same record: target ratio ≤ 1.2× the raw sign;
-//! - `attest/raw_verify_strict`, `attest/verify_record_line`: one record, raw vs parse + verify;
+//! - `attest/raw_verify_strict`, `attest/parse_record_line`, `attest/verify_record_line`: one
+//!   record: raw verify, strict parse alone, parse + verify;
 //! - `chain/verify_10k`: a 10,000-record JSON Lines log through `verify_jsonl` (per record =
 //!   time / 10,000).
 //!
@@ -106,6 +107,9 @@ fn bench_attest(c: &mut Criterion) {
             pk.verify_strict(black_box(&signed), rec.signature())
                 .unwrap()
         })
+    });
+    g.bench_function("parse_record_line", |b| {
+        b.iter(|| Attestation::from_json(black_box(&line)).unwrap())
     });
     g.bench_function("verify_record_line", |b| {
         b.iter(|| {

@@ -292,7 +292,14 @@ pub(crate) fn check_id(code: Code, what: &str, s: &str, max: usize) -> Result<()
             format!("{what} is {} bytes; the limit is {max}", s.len()),
         ));
     }
-    if s.chars().any(char::is_control) {
+    // Control characters (Unicode Cc): C0, DEL, and C1 (U+0080..=U+009F, UTF-8 C2 80..C2 9F).
+    let b = s.as_bytes();
+    let control = b.iter().enumerate().any(|(i, &c)| {
+        c < 0x20
+            || c == 0x7f
+            || (c == 0xc2 && b.get(i + 1).is_some_and(|n| (0x80..=0x9f).contains(n)))
+    });
+    if control {
         return Err(Error::new(
             code,
             format!("{what} contains a control character"),
@@ -345,4 +352,100 @@ pub(crate) fn push_u64(out: &mut Vec<u8>, mut n: u64) {
         }
     }
     out.extend_from_slice(&buf[i..]);
+}
+
+/// Whether `t` falls in years 0000..=9999 (what `YYYY-MM-DDTHH:MM:SS.mmmZ` can express).
+pub(crate) fn timestamp_writable(t: crate::time::Timestamp) -> bool {
+    // 0000-01-01T00:00:00.000Z and 9999-12-31T23:59:59.999Z in Unix ms.
+    (-62_167_219_200_000..=253_402_300_799_999).contains(&t.unix_millis())
+}
+
+/// Appends `t` as `YYYY-MM-DDTHH:MM:SS.mmmZ` without allocating (the attestation hot path).
+/// Returns `false`, writing nothing, outside years 0000..=9999.
+pub(crate) fn push_rfc3339_millis(out: &mut Vec<u8>, t: crate::time::Timestamp) -> bool {
+    if !timestamp_writable(t) {
+        return false;
+    }
+    let ms = t.unix_millis();
+    let days = ms.div_euclid(86_400_000);
+    let rem = ms.rem_euclid(86_400_000);
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    let (h, m, s, milli) = (
+        rem / 3_600_000,
+        rem / 60_000 % 60,
+        rem / 1000 % 60,
+        rem % 1000,
+    );
+    let mut buf = *b"0000-00-00T00:00:00.000Z";
+    let mut put = |at: usize, width: usize, mut v: i64| {
+        for i in (0..width).rev() {
+            if let Some(b) = buf.get_mut(at + i) {
+                *b = b'0' + (v % 10) as u8;
+            }
+            v /= 10;
+        }
+    };
+    put(0, 4, year);
+    put(5, 2, month);
+    put(8, 2, day);
+    put(11, 2, h);
+    put(14, 2, m);
+    put(17, 2, s);
+    put(20, 3, milli);
+    out.extend_from_slice(&buf);
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::time::Timestamp;
+
+    #[test]
+    fn fast_timestamps_match_the_time_crate() {
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut samples = vec![
+            -62_167_219_200_000,
+            253_402_300_799_999,
+            0,
+            -1,
+            951_782_400_000,
+            4_107_542_399_999,
+        ];
+        for _ in 0..20_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            samples.push((x % 315_569_520_000_000) as i64 - 62_167_219_200_000);
+        }
+        for ms in samples {
+            let t = Timestamp::from_unix_millis(ms);
+            let mut out = Vec::new();
+            assert!(push_rfc3339_millis(&mut out, t));
+            assert_eq!(
+                std::str::from_utf8(&out).unwrap(),
+                t.to_rfc3339_millis().unwrap(),
+                "{ms}"
+            );
+        }
+        let mut out = Vec::new();
+        assert!(!push_rfc3339_millis(
+            &mut out,
+            Timestamp::from_unix_millis(253_402_300_800_000)
+        ));
+        assert!(!push_rfc3339_millis(
+            &mut out,
+            Timestamp::from_unix_millis(-62_167_219_200_001)
+        ));
+        assert!(out.is_empty());
+    }
 }

@@ -582,9 +582,7 @@ fn write_signed(b: &AttestationBody, decision_wire: &str, out: &mut Vec<u8>) -> 
 fn write_timestamp(out: &mut Vec<u8>, t: Timestamp) {
     // Validation guarantees this succeeds; an unreachable failure writes an empty string,
     // which then fails to read back rather than panicking.
-    if let Ok(s) = t.to_rfc3339_millis() {
-        out.extend_from_slice(s.as_bytes());
-    }
+    super::push_rfc3339_millis(out, t);
 }
 
 /// A gate's signer: its id, key id and signing key. Pure (no state): the caller supplies the
@@ -681,10 +679,12 @@ impl Attestor {
                 ))
             }
         };
-        draft
-            .timestamp
-            .to_rfc3339_millis()
-            .map_err(|e| Error::new(Code::InvalidArgument, format!("timestamp: {}", e.detail())))?;
+        if !super::timestamp_writable(draft.timestamp) {
+            return Err(Error::new(
+                Code::InvalidArgument,
+                "timestamp: the year is outside 0000..=9999",
+            ));
+        }
         let body = AttestationBody {
             attestation_id,
             gate_id: self.gate_id.clone(),
