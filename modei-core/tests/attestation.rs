@@ -410,8 +410,7 @@ fn vectors_match_files() {
         if file == "legacy_decision.jsonl" {
             let last = bytes
                 .split(|b| *b == b'\n')
-                .filter(|l| !l.is_empty())
-                .last()
+                .rfind(|l| !l.is_empty())
                 .unwrap();
             let r = Attestation::from_json(last).unwrap();
             assert_eq!(r.body().decision, Decision::RequestHold);

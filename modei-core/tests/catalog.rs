@@ -231,7 +231,7 @@ fn generate_catalog() -> BTreeMap<String, Vec<u8>> {
     files.insert("diff_v1_v2.json".into(), pretty(&diffs[1].to_value()));
     files.insert("diff_v2_v3.json".into(), pretty(&diffs[2].to_value()));
     let h = |i: usize| cats[i].content_hash().to_owned();
-    let pins = vec![
+    let pins = [
         (
             GATE,
             2,
