@@ -815,3 +815,100 @@ fn stream_verify_large_log() {
     );
     let _ = std::fs::remove_file(&path);
 }
+
+#[test]
+fn verifier_edges() {
+    let a = attestor();
+    let recs = base_records(&a);
+    let k = keys();
+    // A segment verifies from a known head; without it, it starts with a gap.
+    let mut v = LogVerifier::new(&k);
+    v.start_from(GATE, "pp_alpha", recs[2].head());
+    v.start_from(GATE, "pp_beta", recs[3].head());
+    assert!(verify_records(&recs[4..], v).is_ok());
+    let r = verify_records(&recs[4..], LogVerifier::new(&k));
+    assert_eq!(
+        r.first_error.map(|(i, e)| (i, e.code())),
+        Some((0, Code::AttestationSequenceGap))
+    );
+    // Swapped records of *different* chains are fine: chains are independent.
+    let mut t = recs.clone();
+    t.swap(4, 5);
+    assert!(verify_records(&t, LogVerifier::new(&k)).is_ok());
+    // A whole-log checkpoint whose record n differs from the log's.
+    let other = ChainHead {
+        sequence: 10,
+        hash: recs[8].link_hash(),
+    };
+    let cp = a.checkpoint(None, &other, ts(30)).unwrap();
+    let mut v = LogVerifier::new(&k);
+    v.checkpoint(&cp).unwrap();
+    let r = verify_records(&recs, v);
+    assert_eq!(
+        r.first_error.map(|(i, e)| (i, e.code())),
+        Some((9, Code::AttestationHashMismatch))
+    );
+    // A checkpoint for a passport the log never mentions: truncated at the end.
+    let cp = a
+        .checkpoint(
+            Some("pp_gamma"),
+            &ChainHead {
+                sequence: 1,
+                hash: LinkHash([1; 32]),
+            },
+            ts(30),
+        )
+        .unwrap();
+    let mut v = LogVerifier::new(&k);
+    v.checkpoint(&cp).unwrap();
+    let r = verify_records(&recs, v);
+    assert_eq!(
+        r.first_error.map(|(i, e)| (i, e.code())),
+        Some((10, Code::AttestationTruncated))
+    );
+    // An empty log against an empty whole-log checkpoint is fine.
+    let cp = a
+        .checkpoint(
+            None,
+            &ChainHead {
+                sequence: 0,
+                hash: LinkHash([0; 32]),
+            },
+            ts(30),
+        )
+        .unwrap();
+    let mut v = LogVerifier::new(&k);
+    v.checkpoint(&cp).unwrap();
+    assert!(verify_records(&[], v).is_ok());
+    // The first failure wins: a gap in one chain before a bad signature in another.
+    let mut t = recs.clone();
+    t.remove(2); // pp_alpha seq 2: the gap shows at pp_alpha seq 3 (now index 3)
+    let rogue = Attestor::new(GATE, a.key_id(), rogue_key()).unwrap();
+    t[4] = base_records(&rogue)[5].clone(); // pp_beta seq 3, bad signature at index 4
+    let r = verify_records(&t, LogVerifier::new(&k));
+    assert_eq!(
+        r.first_error.map(|(i, e)| (i, e.code())),
+        Some((3, Code::AttestationSequenceGap))
+    );
+    // Records of another gate need that gate's key.
+    let g2 = Attestor::with_thumbprint_key_id("gate:other", rogue_key()).unwrap();
+    let (r2, _) = g2
+        .attest(
+            &ChainHead::genesis("gate:other", "pp_alpha"),
+            &AttestationDraft::new("pp_alpha", "a", "x", Decision::Allow, ts(0)),
+        )
+        .unwrap();
+    let r = verify_records([&recs[0], &r2], LogVerifier::new(&k));
+    assert_eq!(
+        r.first_error.map(|(i, e)| (i, e.code())),
+        Some((1, Code::KeyUnknown))
+    );
+    let mut k2 = keys();
+    k2.insert("gate:other", g2.key_id(), g2.public_key());
+    let r = verify_records([&recs[0], &r2], LogVerifier::new(&k2));
+    assert!(r.is_ok());
+    assert_eq!(
+        r.passports, 2,
+        "same passport id under two gates = two chains"
+    );
+}
