@@ -17,9 +17,14 @@
 //! - [`jwt`]: the JWT wire form of a passport (compact JWS, Ed25519): decode, encode;
 //! - [`trust`]: the issuer trust store (keys, windows, rotation) and the issuer policy;
 //! - [`revocation`]: revocation sources and freshness;
-//! - [`passport`]: one passport model for both wire forms, and the verifier.
+//! - [`passport`]: one passport model for both wire forms, and the verifier;
+//! - [`attestation`]: signed, hash-linked, sequenced decision records; checkpoints; logs;
+//! - [`catalog`]: signed, versioned permission catalogs, diffs and pin checks;
+//! - [`receipt`]: consumption receipts (bilateral metering) and settlement summaries.
 
+pub mod attestation;
 pub mod canonical;
+pub mod catalog;
 pub mod cel_rules;
 pub mod constraints;
 pub mod credentials;
@@ -31,6 +36,7 @@ pub mod json;
 pub mod jwt;
 pub mod keys;
 pub mod passport;
+pub mod receipt;
 pub mod revocation;
 pub mod state;
 pub mod target;
