@@ -1,0 +1,788 @@
+//! The JWT wire form of a passport: a compact JWS (RFC 7515) signed with Ed25519.
+//!
+//! Layout (see `docs/passport-jwt.md` for the full specification):
+//!
+//! ```text
+//! header  {"alg":"Ed25519","typ":"modei-passport+jwt","kid":"<issuer key id>"}
+//! claims  {"iss","sub","jti","iat","exp",["nbf"],["aud"],["name"],"permissions",
+//!          ["catalog"],"cnf":{"jwk":{...}},["del":{"authority":bool,["parent":"<JWT>"]}]}
+//! ```
+//!
+//! This module decodes and encodes; it never decides trust. [`crate::passport::Verifier`] takes
+//! the verification key from the trust store by (`iss`, `kid`) and runs the claim checks. The
+//! decoding rules here are the RFC 8725 ones that do not need a key:
+//!
+//! - three segments of canonical unpadded base64url (no `=`, no `+` or `/`, zero trailing bits);
+//! - header and claims are JSON objects read by the strict reader (duplicate members refused);
+//! - `alg` must be `Ed25519` (RFC 9864), or `EdDSA` when the verifier accepts that name; every
+//!   other value (`none`, `HS256`, `ES256`, `RS256`, ...) is `jwt_alg_not_allowed`;
+//! - any `crit` is `jwt_crit_unsupported` (we implement no extension), and so is `b64` unless it
+//!   is `true`;
+//! - `jwk`, `jku`, `x5c`, `x5u`, `x5t`, `x5t#S256` are `jwt_embedded_key`: a key or key location
+//!   in the header is an attack signal, since keys come only from the trust store;
+//! - `typ` must be `modei-passport+jwt` (compared case-insensitively, an `application/` prefix
+//!   allowed, RFC 7515 §4.1.9) and `cty` must be absent;
+//! - `kid` is a required non-empty string.
+
+use crate::envelope::Permission;
+use crate::error::{Code, Error, Result};
+use crate::json;
+use crate::keys::{PublicKey, Signature, SigningKey};
+use crate::time::Timestamp;
+use serde_json::{Map, Value};
+
+/// The `typ` header value.
+pub const TYP: &str = "modei-passport+jwt";
+/// The `alg` header value written on issue (RFC 9864).
+pub const ALG: &str = "Ed25519";
+/// The deprecated JOSE name for the same algorithm, accepted unless the verifier refuses it.
+pub const ALG_EDDSA: &str = "EdDSA";
+/// Default token size limit in bytes (16 KiB): a depth-5 delegation of 600-byte passports fits.
+pub const DEFAULT_MAX_TOKEN_BYTES: usize = 16 * 1024;
+/// Largest timestamp accepted in `iat`, `exp`, `nbf`: 9999-12-31T23:59:59Z (so every passport
+/// can be re-issued as an envelope).
+pub const MAX_NUMERIC_DATE: i64 = 253_402_300_799;
+/// Longest identifier accepted (`iss`, `sub`, `jti`, `kid`, audiences).
+pub const MAX_ID_LEN: usize = 512;
+
+// ------------------------------------------------------------------------------------------
+// base64url
+// ------------------------------------------------------------------------------------------
+
+const INVALID: u8 = 0xff;
+const B64URL: [u8; 256] = {
+    let mut t = [INVALID; 256];
+    let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut i = 0;
+    while i < 64 {
+        t[alphabet[i] as usize] = i as u8;
+        i += 1;
+    }
+    t
+};
+
+fn malformed(what: impl Into<String>) -> Error {
+    Error::new(Code::JwtMalformed, what)
+}
+
+/// Decodes canonical unpadded base64url (RFC 7515 §2): only `A-Z a-z 0-9 - _`, no padding, a
+/// length that is not 1 mod 4, and zero unused bits in the last character. Anything else is
+/// `jwt_malformed` naming `what` and the fault.
+pub fn b64url_decode_strict(s: &[u8], what: &str) -> Result<Vec<u8>> {
+    let rem = s.len() % 4;
+    if rem == 1 {
+        return Err(malformed(format!(
+            "{what}: base64url length {} is impossible",
+            s.len()
+        )));
+    }
+    let mut out = Vec::with_capacity(s.len() / 4 * 3 + 2);
+    let mut chunks = s.chunks_exact(4);
+    let bad = |c: u8| {
+        malformed(match c {
+            b'=' => format!("{what}: base64url padding ('=') is not allowed"),
+            b'+' | b'/' => format!("{what}: '+' and '/' are standard base64, not base64url"),
+            _ => format!("{what}: byte 0x{c:02x} is not in the base64url alphabet"),
+        })
+    };
+    let val = |c: u8| -> Result<u32> {
+        let v = B64URL[usize::from(c)];
+        if v == INVALID {
+            Err(bad(c))
+        } else {
+            Ok(u32::from(v))
+        }
+    };
+    for c in &mut chunks {
+        let n = (val(c[0])? << 18) | (val(c[1])? << 12) | (val(c[2])? << 6) | val(c[3])?;
+        out.extend_from_slice(&[(n >> 16) as u8, (n >> 8) as u8, n as u8]);
+    }
+    let tail = chunks.remainder();
+    match tail {
+        [] => {}
+        [a, b] => {
+            let (x, y) = (val(*a)?, val(*b)?);
+            if y & 0x0f != 0 {
+                return Err(malformed(format!(
+                    "{what}: non-canonical base64url (unused trailing bits are set)"
+                )));
+            }
+            out.push(((x << 2) | (y >> 4)) as u8);
+        }
+        [a, b, c] => {
+            let (x, y, z) = (val(*a)?, val(*b)?, val(*c)?);
+            if z & 0x03 != 0 {
+                return Err(malformed(format!(
+                    "{what}: non-canonical base64url (unused trailing bits are set)"
+                )));
+            }
+            let n = (x << 12) | (y << 6) | z;
+            out.extend_from_slice(&[(n >> 10) as u8, (n >> 2) as u8]);
+        }
+        _ => return Err(malformed(format!("{what}: bad base64url length"))),
+    }
+    Ok(out)
+}
+
+/// Unpadded base64url.
+pub fn b64url_encode(bytes: &[u8]) -> String {
+    crate::encoding::b64url_encode(bytes)
+}
+
+// ------------------------------------------------------------------------------------------
+// JWK (cnf and trust store)
+// ------------------------------------------------------------------------------------------
+
+/// Reads an RFC 8037 public OKP/Ed25519 JWK and returns its 32 key bytes, without decoding the
+/// curve point (callers that verify with the key parse it with [`PublicKey::from_bytes`]).
+/// `kty` must be `OKP`, `crv` `Ed25519`, `x` canonical base64url of 32 bytes; `d` is refused;
+/// `alg` if present must be `Ed25519`/`EdDSA`, `use` if present `sig`; `kid` is allowed; any
+/// other member is refused. Failure: `jwk_invalid`.
+pub fn parse_okp_jwk(v: &Value) -> Result<[u8; 32]> {
+    let bad = |w: &str| Error::new(Code::JwkInvalid, w.to_owned());
+    let o = v
+        .as_object()
+        .ok_or_else(|| bad("a JWK must be an object"))?;
+    for (k, val) in o {
+        match (k.as_str(), val) {
+            ("kty", Value::String(s)) if s == "OKP" => {}
+            ("crv", Value::String(s)) if s == "Ed25519" => {}
+            ("x", Value::String(_)) => {}
+            ("kid", Value::String(_)) => {}
+            ("alg", Value::String(s)) if s == ALG || s == ALG_EDDSA => {}
+            ("use", Value::String(s)) if s == "sig" => {}
+            ("d", _) => return Err(bad("private key material (\"d\") in a public JWK")),
+            ("kty" | "crv" | "alg" | "use", _) => {
+                return Err(Error::new(
+                    Code::KeyUnsupported,
+                    format!(
+                        "JWK member {k:?} is {val}; only an OKP Ed25519 signing key is accepted"
+                    ),
+                ))
+            }
+            _ => return Err(bad(&format!("unexpected JWK member {:?}", short(k)))),
+        }
+    }
+    if !o.contains_key("kty") || !o.contains_key("crv") {
+        return Err(bad("a JWK needs \"kty\":\"OKP\" and \"crv\":\"Ed25519\""));
+    }
+    let x = o
+        .get("x")
+        .and_then(Value::as_str)
+        .ok_or_else(|| bad("a JWK needs \"x\""))?;
+    let b = b64url_decode_strict(x.as_bytes(), "jwk.x")
+        .map_err(|e| Error::new(Code::JwkInvalid, e.detail().to_owned()))?;
+    <[u8; 32]>::try_from(b.as_slice())
+        .map_err(|_| bad(&format!("jwk.x is {} bytes; Ed25519 keys are 32", b.len())))
+}
+
+/// The public JWK written in `cnf.jwk`: `{"kty":"OKP","crv":"Ed25519","x":...}`.
+pub fn okp_jwk(key: &PublicKey) -> Value {
+    let mut m = Map::new();
+    m.insert("kty".into(), Value::String("OKP".into()));
+    m.insert("crv".into(), Value::String("Ed25519".into()));
+    m.insert("x".into(), Value::String(key.to_base64url()));
+    Value::Object(m)
+}
+
+fn short(s: &str) -> String {
+    s.chars().take(64).collect()
+}
+
+// ------------------------------------------------------------------------------------------
+// Decoding
+// ------------------------------------------------------------------------------------------
+
+/// The JWS algorithm name a token used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Alg {
+    /// `Ed25519` (RFC 9864).
+    Ed25519,
+    /// `EdDSA` (RFC 8037), accepted only over an Ed25519 key.
+    EdDsa,
+}
+
+/// Header rules a verifier can tune.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HeaderRules {
+    /// Accept `alg: "EdDSA"` (default `true`).
+    pub accept_eddsa: bool,
+}
+
+impl Default for HeaderRules {
+    fn default() -> Self {
+        HeaderRules { accept_eddsa: true }
+    }
+}
+
+/// A compact JWS split and decoded, signature NOT checked.
+#[derive(Debug, Clone)]
+pub struct DecodedJwt<'a> {
+    /// `header.payload`, the bytes the signature covers.
+    pub signing_input: &'a str,
+    /// The algorithm named in the header.
+    pub alg: Alg,
+    /// `kid`.
+    pub kid: String,
+    /// The claims object.
+    pub claims: Map<String, Value>,
+    /// The signature.
+    pub signature: Signature,
+}
+
+/// Splits and decodes a compact JWS and applies the header rules. Does not verify.
+pub fn decode<'a>(token: &'a str, rules: &HeaderRules) -> Result<DecodedJwt<'a>> {
+    let b = token.as_bytes();
+    let d1 = b
+        .iter()
+        .position(|&c| c == b'.')
+        .ok_or_else(|| malformed("a compact JWS has three '.'-separated segments; found one"))?;
+    let rest = b.get(d1 + 1..).unwrap_or_default();
+    let d2 = d1
+        + 1
+        + rest
+            .iter()
+            .position(|&c| c == b'.')
+            .ok_or_else(|| malformed("a compact JWS has three segments; found two"))?;
+    let (h, p, s) = (
+        b.get(..d1).unwrap_or_default(),
+        b.get(d1 + 1..d2).unwrap_or_default(),
+        b.get(d2 + 1..).unwrap_or_default(),
+    );
+    if s.contains(&b'.') {
+        return Err(malformed(
+            "more than three segments (a JWE or a nested token is not a passport)",
+        ));
+    }
+    if h.is_empty() {
+        return Err(malformed("empty header segment"));
+    }
+    // The header first, so `alg: none` (whose signature segment is empty) is reported as the
+    // algorithm it is.
+    let header_bytes = b64url_decode_strict(h, "header")?;
+    let header = match json::parse_strict(&header_bytes) {
+        Ok(Value::Object(m)) => m,
+        Ok(_) => return Err(malformed("header is not a JSON object")),
+        Err(e) => return Err(e.at("header")),
+    };
+    let (alg, kid) = check_header(&header, rules)?;
+    if p.is_empty() || s.is_empty() {
+        return Err(malformed(
+            "empty segment (detached or unsigned payloads are not passports)",
+        ));
+    }
+    let sig_bytes = b64url_decode_strict(s, "signature")?;
+    let sig: [u8; 64] = sig_bytes.as_slice().try_into().map_err(|_| {
+        Error::new(
+            Code::SignatureMalformed,
+            format!(
+                "signature is {} bytes; Ed25519 signatures are 64",
+                sig_bytes.len()
+            ),
+        )
+    })?;
+    let payload = b64url_decode_strict(p, "claims")?;
+    let claims = match json::parse_strict(&payload) {
+        Ok(Value::Object(m)) => m,
+        Ok(_) => return Err(malformed("claims are not a JSON object")),
+        Err(e) => return Err(e.at("claims")),
+    };
+    Ok(DecodedJwt {
+        signing_input: token.get(..d2).unwrap_or_default(),
+        alg,
+        kid,
+        claims,
+        signature: Signature::from(sig),
+    })
+}
+
+fn check_header(h: &Map<String, Value>, rules: &HeaderRules) -> Result<(Alg, String)> {
+    let alg = match h.get("alg") {
+        Some(Value::String(s)) if s == ALG => Alg::Ed25519,
+        Some(Value::String(s)) if s == ALG_EDDSA && rules.accept_eddsa => Alg::EdDsa,
+        Some(Value::String(s)) => {
+            return Err(Error::new(
+                Code::JwtAlgNotAllowed,
+                format!(
+                    "alg {:?} is not allowed; passports are signed with Ed25519{}",
+                    short(s),
+                    if rules.accept_eddsa {
+                        " (alg \"Ed25519\" or \"EdDSA\")"
+                    } else {
+                        " (alg \"Ed25519\")"
+                    }
+                ),
+            ))
+        }
+        Some(_) => return Err(Error::new(Code::JwtAlgNotAllowed, "alg is not a string")),
+        None => return Err(Error::new(Code::JwtAlgNotAllowed, "header has no alg")),
+    };
+    if h.contains_key("crit") {
+        return Err(Error::new(
+            Code::JwtCritUnsupported,
+            "crit header present; this verifier implements no JWS extension",
+        ));
+    }
+    if let Some(b64) = h.get("b64") {
+        if b64 != &Value::Bool(true) {
+            return Err(Error::new(
+                Code::JwtCritUnsupported,
+                "b64 header (RFC 7797 unencoded payload) is not supported",
+            ));
+        }
+    }
+    for k in ["jwk", "jku", "x5c", "x5u", "x5t", "x5t#S256"] {
+        if h.contains_key(k) {
+            return Err(Error::new(
+                Code::JwtEmbeddedKey,
+                format!("header carries {k:?}; verification keys come only from the trust store, never from the token"),
+            ));
+        }
+    }
+    match h.get("typ") {
+        Some(Value::String(t)) if typ_matches(t) => {}
+        Some(Value::String(t)) => {
+            return Err(Error::new(
+                Code::JwtTypInvalid,
+                format!("typ {:?} is not {TYP:?}", short(t)),
+            ))
+        }
+        Some(_) => return Err(Error::new(Code::JwtTypInvalid, "typ is not a string")),
+        None => {
+            return Err(Error::new(
+                Code::JwtTypInvalid,
+                format!("header has no typ; passports carry typ {TYP:?}"),
+            ))
+        }
+    }
+    if h.contains_key("cty") {
+        return Err(Error::new(
+            Code::JwtTypInvalid,
+            "cty header present; a passport's payload is its claims, never a nested object",
+        ));
+    }
+    let kid = match h.get("kid") {
+        Some(Value::String(k)) if !k.is_empty() && k.len() <= MAX_ID_LEN => k.clone(),
+        Some(_) => {
+            return Err(malformed(format!(
+                "kid must be a non-empty string of at most {MAX_ID_LEN} bytes"
+            )))
+        }
+        None => return Err(malformed("header has no kid naming the issuer key")),
+    };
+    Ok((alg, kid))
+}
+
+fn typ_matches(t: &str) -> bool {
+    let t = match t.get(..12) {
+        Some(p) if p.eq_ignore_ascii_case("application/") => t.get(12..).unwrap_or_default(),
+        _ => t,
+    };
+    t.eq_ignore_ascii_case(TYP)
+}
+
+// ------------------------------------------------------------------------------------------
+// Claims
+// ------------------------------------------------------------------------------------------
+
+/// A catalog pin: the gate catalog version and hash a passport was issued against.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct CatalogPin {
+    /// The gate whose catalog is pinned.
+    pub gate_id: Option<String>,
+    /// Catalog version.
+    pub version: Option<i64>,
+    /// Catalog content hash (`sha256:...`).
+    pub content_hash: Option<String>,
+}
+
+impl CatalogPin {
+    /// Whether no member is set.
+    pub fn is_empty(&self) -> bool {
+        self.gate_id.is_none() && self.version.is_none() && self.content_hash.is_none()
+    }
+}
+
+/// The claims of a passport JWT, typed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Claims {
+    /// `iss`: the issuer id (trust store id, `self:<hex>`, or the parent agent's id).
+    pub iss: String,
+    /// `sub`: the agent id.
+    pub sub: String,
+    /// `jti`: the passport id.
+    pub jti: String,
+    /// `iat`, seconds.
+    pub iat: i64,
+    /// `exp`, seconds.
+    pub exp: i64,
+    /// `nbf`, seconds.
+    pub nbf: Option<i64>,
+    /// `aud`: the gates this passport is for (empty: any gate).
+    pub aud: Vec<String>,
+    /// `name`: the agent's display name.
+    pub name: Option<String>,
+    /// `permissions`, in signed order.
+    pub permissions: Vec<Permission>,
+    /// `catalog`.
+    pub catalog: Option<CatalogPin>,
+    /// `cnf.jwk` key bytes (RFC 7800): the agent key for proof of possession.
+    pub cnf: [u8; 32],
+    /// `del.authority`: may this passport delegate.
+    pub delegation_authority: bool,
+    /// `del.parent`: the parent passport, a compact JWT (delegations only).
+    pub parent: Option<String>,
+}
+
+fn claim(what: impl Into<String>) -> Error {
+    Error::new(Code::JwtClaimInvalid, what)
+}
+
+fn take_id(m: &mut Map<String, Value>, k: &str) -> Result<String> {
+    match m.remove(k) {
+        Some(Value::String(s)) if !s.is_empty() && s.len() <= MAX_ID_LEN => Ok(s),
+        Some(Value::String(_)) => Err(claim(format!(
+            "{k} must be a non-empty string of at most {MAX_ID_LEN} bytes"
+        ))),
+        Some(_) => Err(claim(format!("{k} must be a string"))),
+        None => Err(claim(format!("required claim {k} is missing"))),
+    }
+}
+
+fn numeric_date(v: Value, k: &str) -> Result<i64> {
+    match v.as_i64() {
+        Some(n) if (0..=MAX_NUMERIC_DATE).contains(&n) => Ok(n),
+        _ => Err(claim(format!(
+            "{k} must be an integer NumericDate (seconds) between 0 and {MAX_NUMERIC_DATE}"
+        ))),
+    }
+}
+
+fn take_date(m: &mut Map<String, Value>, k: &str) -> Result<Option<i64>> {
+    m.remove(k).map(|v| numeric_date(v, k)).transpose()
+}
+
+/// The claim names a passport may carry; any other claim is refused (a restriction we do not
+/// understand must not be silently dropped).
+pub const KNOWN_CLAIMS: &[&str] = &[
+    "iss",
+    "sub",
+    "jti",
+    "iat",
+    "exp",
+    "nbf",
+    "aud",
+    "name",
+    "permissions",
+    "catalog",
+    "cnf",
+    "del",
+];
+
+impl Claims {
+    /// Reads the claims object (consumed: strings are moved, not copied). Failure:
+    /// `jwt_claim_invalid` naming the claim, or `jwk_invalid` for `cnf.jwk`.
+    pub fn from_map(mut m: Map<String, Value>) -> Result<Claims> {
+        if let Some(k) = m.keys().find(|k| !KNOWN_CLAIMS.contains(&k.as_str())) {
+            return Err(claim(format!("unknown claim {:?}", short(k))));
+        }
+        let iss = take_id(&mut m, "iss")?;
+        let sub = take_id(&mut m, "sub")?;
+        let jti = take_id(&mut m, "jti")?;
+        let iat =
+            take_date(&mut m, "iat")?.ok_or_else(|| claim("required claim iat is missing"))?;
+        let exp =
+            take_date(&mut m, "exp")?.ok_or_else(|| claim("required claim exp is missing"))?;
+        let nbf = take_date(&mut m, "nbf")?;
+        let aud = match m.remove("aud") {
+            None => Vec::new(),
+            Some(Value::String(s)) if !s.is_empty() && s.len() <= MAX_ID_LEN => vec![s],
+            Some(Value::Array(a)) if !a.is_empty() && a.len() <= 64 => {
+                let mut out = Vec::with_capacity(a.len());
+                for x in a {
+                    match x {
+                        Value::String(s) if !s.is_empty() && s.len() <= MAX_ID_LEN => out.push(s),
+                        _ => return Err(claim("aud entries must be non-empty strings")),
+                    }
+                }
+                out
+            }
+            Some(_) => {
+                return Err(claim(
+                    "aud must be a gate id or a non-empty array of at most 64 gate ids",
+                ))
+            }
+        };
+        let name = match m.remove("name") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(s)) => Some(s),
+            Some(_) => return Err(claim("name must be a string")),
+        };
+        let permissions = match m.remove("permissions") {
+            Some(Value::Array(a)) => permissions_from(a)?,
+            Some(_) => return Err(claim("permissions must be an array")),
+            None => return Err(claim("required claim permissions is missing")),
+        };
+        let catalog = match m.remove("catalog") {
+            None => None,
+            Some(Value::Object(c)) => Some(catalog_from(c)?),
+            Some(_) => return Err(claim("catalog must be an object")),
+        };
+        let cnf = match m.remove("cnf") {
+            Some(Value::Object(c)) if c.len() == 1 => match c.get("jwk") {
+                Some(j) => parse_okp_jwk(j).map_err(|e| e.at("cnf.jwk"))?,
+                None => return Err(claim("cnf must be {\"jwk\": {...}}")),
+            },
+            Some(_) => return Err(claim("cnf must be {\"jwk\": {...}}")),
+            None => {
+                return Err(claim(
+                    "required claim cnf (the agent's key, RFC 7800) is missing",
+                ))
+            }
+        };
+        let (delegation_authority, parent) = match m.remove("del") {
+            None => (false, None),
+            Some(Value::Object(mut d)) => {
+                if let Some(k) = d
+                    .keys()
+                    .find(|k| !matches!(k.as_str(), "authority" | "parent"))
+                {
+                    return Err(claim(format!("unknown member del.{}", short(k))));
+                }
+                let authority = match d.remove("authority") {
+                    Some(Value::Bool(b)) => b,
+                    None => false,
+                    Some(_) => return Err(claim("del.authority must be a boolean")),
+                };
+                let parent = match d.remove("parent") {
+                    None => None,
+                    Some(Value::String(s)) if !s.is_empty() => Some(s),
+                    Some(_) => return Err(claim("del.parent must be a compact JWT string")),
+                };
+                (authority, parent)
+            }
+            Some(_) => return Err(claim("del must be an object")),
+        };
+        Ok(Claims {
+            iss,
+            sub,
+            jti,
+            iat,
+            exp,
+            nbf,
+            aud,
+            name,
+            permissions,
+            catalog,
+            cnf,
+            delegation_authority,
+            parent,
+        })
+    }
+
+    /// The claims object as written on issue (members in a fixed order; optional members
+    /// omitted when unset).
+    pub fn to_value(&self) -> Value {
+        let mut m = Map::new();
+        m.insert("iss".into(), Value::String(self.iss.clone()));
+        m.insert("sub".into(), Value::String(self.sub.clone()));
+        m.insert("jti".into(), Value::String(self.jti.clone()));
+        m.insert("iat".into(), Value::from(self.iat));
+        m.insert("exp".into(), Value::from(self.exp));
+        if let Some(n) = self.nbf {
+            m.insert("nbf".into(), Value::from(n));
+        }
+        match self.aud.as_slice() {
+            [] => {}
+            [one] => {
+                m.insert("aud".into(), Value::String(one.clone()));
+            }
+            many => {
+                m.insert(
+                    "aud".into(),
+                    Value::Array(many.iter().cloned().map(Value::String).collect()),
+                );
+            }
+        }
+        if let Some(n) = &self.name {
+            m.insert("name".into(), Value::String(n.clone()));
+        }
+        m.insert("permissions".into(), permissions_to(&self.permissions));
+        if let Some(c) = &self.catalog {
+            let mut cm = Map::new();
+            if let Some(g) = &c.gate_id {
+                cm.insert("gate_id".into(), Value::String(g.clone()));
+            }
+            if let Some(v) = c.version {
+                cm.insert("version".into(), Value::from(v));
+            }
+            if let Some(h) = &c.content_hash {
+                cm.insert("content_hash".into(), Value::String(h.clone()));
+            }
+            m.insert("catalog".into(), Value::Object(cm));
+        }
+        let mut cnf = Map::new();
+        let mut jwk = Map::new();
+        jwk.insert("kty".into(), Value::String("OKP".into()));
+        jwk.insert("crv".into(), Value::String("Ed25519".into()));
+        jwk.insert("x".into(), Value::String(b64url_encode(&self.cnf)));
+        cnf.insert("jwk".into(), Value::Object(jwk));
+        m.insert("cnf".into(), Value::Object(cnf));
+        if self.delegation_authority || self.parent.is_some() {
+            let mut d = Map::new();
+            d.insert("authority".into(), Value::Bool(self.delegation_authority));
+            if let Some(p) = &self.parent {
+                d.insert("parent".into(), Value::String(p.clone()));
+            }
+            m.insert("del".into(), Value::Object(d));
+        }
+        Value::Object(m)
+    }
+}
+
+fn permissions_from(a: Vec<Value>) -> Result<Vec<Permission>> {
+    let mut out: Vec<Permission> = Vec::with_capacity(a.len());
+    for (i, p) in a.into_iter().enumerate() {
+        let Value::Object(mut o) = p else {
+            return Err(claim(format!("permissions[{i}] must be an object")));
+        };
+        if o.len() != 2 {
+            return Err(claim(format!(
+                "permissions[{i}] must have exactly permission_key and constraints"
+            )));
+        }
+        let key = match o.remove("permission_key") {
+            Some(Value::String(s)) if !s.is_empty() && s.len() <= MAX_ID_LEN => s,
+            _ => {
+                return Err(claim(format!(
+                    "permissions[{i}].permission_key must be a non-empty string"
+                )))
+            }
+        };
+        let constraints = match o.remove("constraints") {
+            Some(Value::Object(c)) => c,
+            _ => {
+                return Err(claim(format!(
+                    "permissions[{i}].constraints must be an object"
+                )))
+            }
+        };
+        if out.iter().any(|q| q.permission_key == key) {
+            return Err(claim(format!(
+                "permissions[{i}]: permission_key {:?} appears twice",
+                short(&key)
+            )));
+        }
+        out.push(Permission {
+            permission_key: key,
+            constraints,
+        });
+    }
+    Ok(out)
+}
+
+fn permissions_to(p: &[Permission]) -> Value {
+    Value::Array(
+        p.iter()
+            .map(|p| {
+                let mut m = Map::new();
+                m.insert(
+                    "permission_key".into(),
+                    Value::String(p.permission_key.clone()),
+                );
+                m.insert("constraints".into(), Value::Object(p.constraints.clone()));
+                Value::Object(m)
+            })
+            .collect(),
+    )
+}
+
+fn catalog_from(mut c: Map<String, Value>) -> Result<CatalogPin> {
+    if let Some(k) = c
+        .keys()
+        .find(|k| !matches!(k.as_str(), "gate_id" | "version" | "content_hash"))
+    {
+        return Err(claim(format!("unknown member catalog.{}", short(k))));
+    }
+    let gate_id = match c.remove("gate_id") {
+        None => None,
+        Some(Value::String(s)) if !s.is_empty() => Some(s),
+        Some(_) => return Err(claim("catalog.gate_id must be a non-empty string")),
+    };
+    let version = match c.remove("version") {
+        None => None,
+        Some(v) => Some(
+            v.as_i64()
+                .ok_or_else(|| claim("catalog.version must be an integer"))?,
+        ),
+    };
+    let content_hash = match c.remove("content_hash") {
+        None => None,
+        Some(Value::String(s)) if !s.is_empty() => Some(s),
+        Some(_) => return Err(claim("catalog.content_hash must be a non-empty string")),
+    };
+    let pin = CatalogPin {
+        gate_id,
+        version,
+        content_hash,
+    };
+    if pin.is_empty() {
+        return Err(claim("catalog must not be empty; omit it instead"));
+    }
+    Ok(pin)
+}
+
+// ------------------------------------------------------------------------------------------
+// Encoding / issuing
+// ------------------------------------------------------------------------------------------
+
+/// Signs `claims` as a passport JWT with header `{"alg":"Ed25519","typ":TYP,"kid":kid}`.
+/// Low level: it checks the claims' own consistency (known shape, `exp` after `iat`) but not
+/// that a verifier will trust the result; see [`crate::passport::Verifier`].
+pub fn sign(claims: &Claims, kid: &str, key: &SigningKey) -> Result<String> {
+    if kid.is_empty() || kid.len() > MAX_ID_LEN {
+        return Err(Error::new(
+            Code::InvalidArgument,
+            "kid must be a non-empty string of at most 512 bytes",
+        ));
+    }
+    if claims.exp <= claims.iat {
+        return Err(Error::new(
+            Code::PassportValidityInverted,
+            "exp must be after iat",
+        ));
+    }
+    let mut h = Map::new();
+    h.insert("alg".into(), Value::String(ALG.into()));
+    h.insert("typ".into(), Value::String(TYP.into()));
+    h.insert("kid".into(), Value::String(kid.into()));
+    // Write members in insertion order would need preserve_order; serde_json's Map sorts them,
+    // which is as good (deterministic) and is what we sign.
+    let header = serde_json::to_vec(&Value::Object(h))
+        .map_err(|e| Error::new(Code::InvalidArgument, e.to_string()))?;
+    let payload = serde_json::to_vec(&claims.to_value())
+        .map_err(|e| Error::new(Code::InvalidArgument, e.to_string()))?;
+    // Round-trip through our own reader so what we sign is what we accept.
+    let back = match json::parse_strict(&payload)? {
+        Value::Object(m) => Claims::from_map(m)?,
+        _ => return Err(claim("claims are not an object")),
+    };
+    if &back != claims {
+        return Err(Error::new(
+            Code::InvalidArgument,
+            "claims do not survive a JSON round trip",
+        ));
+    }
+    let mut token = b64url_encode(&header);
+    token.push('.');
+    token.push_str(&b64url_encode(&payload));
+    let sig = key.sign(token.as_bytes());
+    token.push('.');
+    token.push_str(&sig.to_base64url());
+    Ok(token)
+}
+
+/// Seconds from a [`Timestamp`] (floor).
+pub fn seconds(t: Timestamp) -> i64 {
+    t.unix_seconds()
+}
