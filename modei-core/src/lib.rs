@@ -22,6 +22,7 @@
 //! - [`catalog`]: signed, versioned permission catalogs, diffs and pin checks;
 //! - [`receipt`]: consumption receipts (bilateral metering) and settlement summaries.
 
+pub mod api;
 pub mod attestation;
 pub mod canonical;
 pub mod catalog;
