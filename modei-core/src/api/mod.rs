@@ -217,3 +217,11 @@ pub(crate) fn permissions_json(p: &[crate::envelope::Permission]) -> Value {
             .collect(),
     )
 }
+
+/// `t` (RFC 3339 or Unix ms) if given, else the system clock.
+pub fn time_or_now(t: Option<&Value>) -> Result<Timestamp> {
+    match t.filter(|x| !x.is_null()) {
+        Some(v) => parse_time(v, "now"),
+        None => system_now(),
+    }
+}

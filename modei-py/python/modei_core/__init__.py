@@ -1,0 +1,223 @@
+"""modei_core: passports, gates and attestations for AI agents (Rust core, thin binding).
+
+Everything here wraps ``modei_core._native``, which wraps ``modei_core::api`` in Rust: the same
+functions the Node and WASM bindings use, so every language gives the same answers.
+"""
+
+from __future__ import annotations
+
+import json as _json
+from typing import Any, Dict, Iterator, Optional
+
+from . import _native
+from ._native import (  # noqa: F401  (re-exported)
+    AttestationError,
+    CanonicalizationError,
+    CatalogError,
+    ConstraintError,
+    InvalidInputError,
+    ModeiError,
+    ModeiKeyError,
+    PassportError,
+    PublicKey,
+    RevocationList,
+    SigningKey,
+    StateError,
+    TrustError,
+    TrustStore,
+    __version__,
+    _raise_for_test,
+    canonicalize,
+    content_hash,
+    derive_ids,
+    error_codes,
+    load_credentials,
+    parse_json,
+    verify_signature,
+)
+
+__all__ = [
+    "AttestationError", "CanonicalizationError", "CatalogError", "ConstraintError",
+    "InvalidInputError", "ModeiError", "ModeiKeyError", "PassportError", "StateError",
+    "TrustError", "PublicKey", "SigningKey", "TrustStore", "RevocationList", "Verifier",
+    "Passport", "VerifiedEnvelope", "InspectedPassport", "Record",
+    "canonicalize", "content_hash", "derive_ids", "error_codes", "load_credentials",
+    "parse_json", "verify_signature", "verify_envelope", "inspect_passport",
+    "issue_passport", "self_issue_passport", "delegate_passport",
+]
+
+
+class Record:
+    """A result: attribute access over the core's JSON answer, plus ``to_dict()``/``to_json()``.
+
+    Equal when their dicts are equal; picklable (rebuilt from the dict).
+    """
+
+    __slots__ = ("_d",)
+
+    def __init__(self, data: Dict[str, Any]) -> None:
+        object.__setattr__(self, "_d", data)
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self._d[name]
+        except KeyError:
+            raise AttributeError(f"{type(self).__name__!s} has no attribute {name!r}") from None
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"{type(self).__name__} is immutable")
+
+    def __getitem__(self, key: str) -> Any:
+        return self._d[key]
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._d
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._d)
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and other._d == self._d  # type: ignore[attr-defined]
+
+    def __hash__(self) -> int:
+        return hash(canonicalize(self._d))
+
+    def __reduce__(self) -> Any:
+        return (type(self), (self._d,))
+
+    def __dir__(self) -> Any:
+        return sorted(set(super().__dir__()) | set(self._d))
+
+    def to_dict(self) -> Dict[str, Any]:
+        """A deep copy of the underlying JSON object."""
+        return _json.loads(_json.dumps(self._d))
+
+    def to_json(self, canonical: bool = True) -> str:
+        """JSON text (RFC 8785 canonical form by default: the same bytes in every language)."""
+        return canonicalize(self._d) if canonical else _json.dumps(self._d)
+
+    _repr_fields: tuple = ()
+
+    def __repr__(self) -> str:
+        fields = self._repr_fields or tuple(list(self._d)[:4])
+        inner = ", ".join(f"{k}={self._d.get(k)!r}" for k in fields)
+        return f"{type(self).__name__}({inner})"
+
+
+class Passport(Record):
+    """A verified passport, whatever its wire form (``docs/api.md`` § Passport object)."""
+
+    __slots__ = ()
+    _repr_fields = ("passport_id", "agent_id", "tier", "form")
+
+    def has_permission(self, key: str) -> bool:
+        return any(p["permission_key"] == key for p in self._d["permissions"])
+
+    def permission(self, key: str) -> Optional[Dict[str, Any]]:
+        for p in self._d["permissions"]:
+            if p["permission_key"] == key:
+                return dict(p)
+        return None
+
+
+class VerifiedEnvelope(Record):
+    """A verified v2 envelope (``docs/api.md`` § Envelope verification result)."""
+
+    __slots__ = ()
+    _repr_fields = ("passport_id", "agent_id", "tier")
+
+
+class InspectedPassport(Record):
+    """A decoded, NOT verified passport: ``verified`` is always ``False``."""
+
+    __slots__ = ()
+    _repr_fields = ("form", "verified")
+
+
+class Verifier:
+    """Verifies passports of both wire forms against a trust store, a policy and revocation.
+
+    ``Verifier(trust_store=None, *, revocation=None, allow_self_issued=False, min_tier=None,
+    allowed_issuers=None, gate_id=None, leeway_ms=None, accept_eddsa=None,
+    revocation_freshness=None, ...)``. Thread-safe; ``verify`` releases the GIL.
+    """
+
+    __slots__ = ("_v",)
+
+    def __init__(self, trust_store: Any = None, *, revocation: Any = None, **config: Any) -> None:
+        self._v = _native.Verifier(trust_store, revocation=revocation, **config)
+
+    def verify(self, passport: Any, now: Any = None) -> Passport:
+        """Verifies; returns a :class:`Passport` or raises ``PassportError``/``TrustError``."""
+        return Passport(self._v.verify(passport, now))
+
+    def describe(self) -> Dict[str, Any]:
+        return self._v.describe()
+
+    def __repr__(self) -> str:
+        return repr(self._v)
+
+
+def verify_envelope(envelope: Any, signature: Any = None, *, now: Any = None,
+                    leeway_ms: Optional[int] = None, trust_store: Any = None,
+                    **_kw: Any) -> VerifiedEnvelope:
+    """Verifies a v2 envelope: a wire pair when ``signature`` is not passed, else the envelope
+    (JSON text parsed exactly as given, or a dict) and its detached signature."""
+    if "signature" in _kw:
+        raise TypeError("signature is positional")
+    if signature is None and not _kw.get("_detached", False):
+        return VerifiedEnvelope(_native.verify_envelope(envelope, now=now, leeway_ms=leeway_ms,
+                                                        trust_store=trust_store))
+    return VerifiedEnvelope(_native.verify_envelope(envelope, signature, now=now,
+                                                    leeway_ms=leeway_ms, trust_store=trust_store))
+
+
+def verify_detached(envelope: Any, signature: Optional[str], *, now: Any = None,
+                    leeway_ms: Optional[int] = None, trust_store: Any = None) -> VerifiedEnvelope:
+    """Verifies an envelope and its detached signature (``None``: absent)."""
+    return verify_envelope(envelope, signature, now=now, leeway_ms=leeway_ms,
+                           trust_store=trust_store, _detached=True)
+
+
+def inspect_passport(passport: Any) -> InspectedPassport:
+    """Decodes a passport of either form WITHOUT verifying it (for display and debugging)."""
+    return InspectedPassport(_native.inspect_passport(passport))
+
+
+def self_issue_passport(key: SigningKey, *, form: str = "jwt", **params: Any) -> str:
+    """Self-issues a passport signed by the agent's own key. Returns the JWT (``form="jwt"``)
+    or the envelope wire pair as compact JSON text (``form="envelope"``).
+
+    params: ``permissions`` (list of keys or ``{"permission_key", "constraints"}``),
+    ``expires_at`` or ``ttl_seconds``, ``issued_at``, ``passport_id``, ``agent_name``,
+    ``delegation_authority``; JWT only: ``not_before``, ``audience``, ``catalog``.
+    """
+    if form == "jwt":
+        return _native.jwt_self_issue(key, **params)
+    if form == "envelope":
+        return _json.dumps(_native.envelope_self_issue(key, **params), separators=(",", ":"))
+    raise InvalidInputError_(f"form: expected 'jwt' or 'envelope', not {form!r}")
+
+
+def issue_passport(key: SigningKey, issuer_id: str, kid: str, *, agent_key: Any, **params: Any) -> str:
+    """Issues a passport JWT as trust store issuer ``issuer_id`` with key ``kid``."""
+    return _native.jwt_issue(key, issuer_id, kid, agent_key=agent_key, **params)
+
+
+def delegate_passport(parent: Any, parent_key: SigningKey, child_key: Any, *,
+                      trust_store: Any = None, **params: Any) -> str:
+    """Delegates from ``parent`` (either form; the result has the same form) to ``child_key``."""
+    if isinstance(parent, bytes):
+        parent = parent.decode()
+    if isinstance(parent, dict) or parent.lstrip().startswith("{"):
+        out = _native.envelope_delegate(parent, parent_key, child_key, trust_store=trust_store, **params)
+        return _json.dumps(out, separators=(",", ":"))
+    return _native.jwt_delegate(parent, parent_key, agent_key=child_key, **params)
+
+
+def InvalidInputError_(detail: str) -> Exception:
+    try:
+        _raise_for_test("invalid_argument", detail)
+    except ModeiError as e:
+        return e
+    return ModeiError(detail)  # pragma: no cover
