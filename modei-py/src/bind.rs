@@ -499,15 +499,23 @@ pub fn inspect_passport<'py>(py: Python<'py>, passport: &Bound<'py, PyAny>) -> P
 /// Verifies a v2 envelope: `envelope` is a wire pair (text/bytes/dict) when `signature` is
 /// omitted, else the envelope itself (text parsed exactly as given, or a dict).
 #[pyfunction]
-#[pyo3(signature = (envelope, signature = None, *, now = None, leeway_ms = None, trust_store = None))]
+#[pyo3(signature = (envelope, signature = None, *, detached = false, now = None, leeway_ms = None, trust_store = None))]
+#[allow(clippy::too_many_arguments)]
 pub fn verify_envelope<'py>(
     py: Python<'py>,
     envelope: &Bound<'py, PyAny>,
     signature: Option<&Bound<'py, PyAny>>,
+    detached: bool,
     now: Option<&Bound<'py, PyAny>>,
     leeway_ms: Option<i64>,
     trust_store: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyAny>> {
+    let none = py.None().into_bound(py);
+    let signature = match signature {
+        Some(s) if !s.is_none() => Some(s),
+        _ if detached => Some(&none),
+        _ => None,
+    };
     let mut o = serde_json::Map::new();
     set_opt(&mut o, "now", time_arg(now)?);
     set_opt(&mut o, "leeway_ms", leeway_ms.map(Value::from));
@@ -521,10 +529,7 @@ pub fn verify_envelope<'py>(
         }
         Some(sig) => {
             let sig: Option<String> = if sig.is_none() { None } else { sig.cast::<PyString>().ok().map(|s| s.to_string()) };
-            let text_sig = signature.filter(|s| !s.is_none());
-            if text_sig.is_some() && sig.is_none() {
-                // A non-string signature is treated as absent, as the reference does.
-            }
+            // A non-string signature is treated as absent (`signature_malformed`), as the reference does.
             if envelope.is_instance_of::<PyString>() || envelope.is_instance_of::<PyBytes>() {
                 let b = bytes_arg(envelope, "envelope")?;
                 py.detach(|| api::passport::envelope_verify_text(&b, sig.as_deref(), &opts, trust))

@@ -32,7 +32,11 @@ fn to_value(obj: &Bound<'_, PyAny>, depth: usize) -> PyResult<Value> {
         if let Ok(v) = i.extract::<u64>() {
             return Ok(Value::from(v));
         }
-        return Err(invalid_argument("integer out of the 64-bit range"));
+        // Beyond 64 bits: the nearest double, as serde_json reads the same JSON text.
+        let f: f64 = i.extract()?;
+        return Number::from_f64(f)
+            .map(Value::Number)
+            .ok_or_else(|| invalid_argument("integer too large for JSON"));
     }
     if let Ok(f) = obj.cast::<PyFloat>() {
         let v = f.value();

@@ -163,13 +163,11 @@ def verify_envelope(envelope: Any, signature: Any = None, *, now: Any = None,
                     **_kw: Any) -> VerifiedEnvelope:
     """Verifies a v2 envelope: a wire pair when ``signature`` is not passed, else the envelope
     (JSON text parsed exactly as given, or a dict) and its detached signature."""
-    if "signature" in _kw:
-        raise TypeError("signature is positional")
-    if signature is None and not _kw.get("_detached", False):
-        return VerifiedEnvelope(_native.verify_envelope(envelope, now=now, leeway_ms=leeway_ms,
-                                                        trust_store=trust_store))
-    return VerifiedEnvelope(_native.verify_envelope(envelope, signature, now=now,
-                                                    leeway_ms=leeway_ms, trust_store=trust_store))
+    detached = bool(_kw.pop("_detached", False))
+    if _kw:
+        raise TypeError(f"unexpected arguments: {sorted(_kw)}")
+    return VerifiedEnvelope(_native.verify_envelope(envelope, signature, detached=detached or signature is not None,
+                                                    now=now, leeway_ms=leeway_ms, trust_store=trust_store))
 
 
 def verify_detached(envelope: Any, signature: Optional[str], *, now: Any = None,
