@@ -20,6 +20,7 @@
 //! - [`passport`]: one passport model for both wire forms, and the verifier;
 //! - [`attestation`]: signed, hash-linked, sequenced decision records; checkpoints; logs;
 //! - [`catalog`]: signed, versioned permission catalogs, diffs and pin checks;
+//! - [`gate`]: the gate: passport + request → allow / request_hold / block, attested;
 //! - [`receipt`]: consumption receipts (bilateral metering) and settlement summaries.
 
 pub mod api;
@@ -33,6 +34,7 @@ pub mod encoding;
 pub mod envelope;
 pub mod error;
 pub mod error_table;
+pub mod gate;
 pub mod json;
 pub mod jwt;
 pub mod keys;
