@@ -260,12 +260,17 @@ pub fn decode<'a>(token: &'a str, rules: &HeaderRules) -> Result<DecodedJwt<'a>>
     // The header first, so `alg: none` (whose signature segment is empty) is reported as the
     // algorithm it is.
     let header_bytes = b64url_decode_strict(h, "header")?;
-    let header = match json::parse_strict(&header_bytes) {
-        Ok(Value::Object(m)) => m,
-        Ok(_) => return Err(malformed("header is not a JSON object")),
-        Err(e) => return Err(e.at("header")),
+    let (alg, kid) = match exact_header(&header_bytes, rules) {
+        Some(found) => found,
+        None => {
+            let header = match json::parse_strict(&header_bytes) {
+                Ok(Value::Object(m)) => m,
+                Ok(_) => return Err(malformed("header is not a JSON object")),
+                Err(e) => return Err(e.at("header")),
+            };
+            check_header(&header, rules)?
+        }
     };
-    let (alg, kid) = check_header(&header, rules)?;
     if p.is_empty() || s.is_empty() {
         return Err(malformed(
             "empty segment (detached or unsigned payloads are not passports)",
@@ -294,6 +299,35 @@ pub fn decode<'a>(token: &'a str, rules: &HeaderRules) -> Result<DecodedJwt<'a>>
         claims,
         signature: Signature::from(sig),
     })
+}
+
+/// The header this module writes, `{"alg":"Ed25519","kid":"<kid>","typ":"modei-passport+jwt"}`
+/// (or with `EdDSA` when accepted), recognised byte for byte with a kid free of `"`, `\` and
+/// control characters. Such bytes are exactly a JSON object the strict path would accept with the
+/// same result, so this only skips building a JSON value on the hot path; any other header
+/// (other member order, whitespace, escapes, extra members) takes the general path.
+fn exact_header(b: &[u8], rules: &HeaderRules) -> Option<(Alg, String)> {
+    const SUFFIX: &[u8] = b"\",\"typ\":\"modei-passport+jwt\"}";
+    let (alg, rest) = if let Some(r) = b.strip_prefix(b"{\"alg\":\"Ed25519\",\"kid\":\"".as_slice())
+    {
+        (Alg::Ed25519, r)
+    } else if rules.accept_eddsa {
+        (
+            Alg::EdDsa,
+            b.strip_prefix(b"{\"alg\":\"EdDSA\",\"kid\":\"".as_slice())?,
+        )
+    } else {
+        return None;
+    };
+    let kid = rest.strip_suffix(SUFFIX)?;
+    if kid.is_empty()
+        || kid.len() > MAX_ID_LEN
+        || kid.iter().any(|&c| c == b'"' || c == b'\\' || c < 0x20)
+    {
+        return None;
+    }
+    let kid = std::str::from_utf8(kid).ok()?;
+    Some((alg, kid.to_owned()))
 }
 
 fn check_header(h: &Map<String, Value>, rules: &HeaderRules) -> Result<(Alg, String)> {
@@ -785,4 +819,70 @@ pub fn sign(claims: &Claims, kid: &str, key: &SigningKey) -> Result<String> {
 /// Seconds from a [`Timestamp`] (floor).
 pub fn seconds(t: Timestamp) -> i64 {
     t.unix_seconds()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn general(b: &[u8], rules: &HeaderRules) -> Result<(Alg, String)> {
+        match json::parse_strict(b)? {
+            Value::Object(m) => check_header(&m, rules),
+            _ => Err(malformed("not an object")),
+        }
+    }
+
+    #[test]
+    fn exact_header_agrees_with_the_general_path() {
+        let on = HeaderRules { accept_eddsa: true };
+        let off = HeaderRules {
+            accept_eddsa: false,
+        };
+        for h in [
+            r#"{"alg":"Ed25519","kid":"acme-2026","typ":"modei-passport+jwt"}"#,
+            r#"{"alg":"EdDSA","kid":"k","typ":"modei-passport+jwt"}"#,
+            r#"{"alg":"Ed25519","kid":"kid with spaces / and é","typ":"modei-passport+jwt"}"#,
+        ] {
+            for rules in [&on, &off] {
+                let fast = exact_header(h.as_bytes(), rules);
+                let slow = general(h.as_bytes(), rules).ok();
+                assert_eq!(fast, slow, "{h}");
+            }
+        }
+        // These never take the fast path; the general path decides.
+        for h in [
+            r#"{"alg":"Ed25519","kid":"a\"b","typ":"modei-passport+jwt"}"#,
+            r#"{"alg":"Ed25519","kid":"a\u0041","typ":"modei-passport+jwt"}"#,
+            r#"{"alg":"Ed25519","kid":"","typ":"modei-passport+jwt"}"#,
+            r#"{"alg":"Ed25519","kid":"k","typ":"modei-passport+jwt","jwk":{}}"#,
+            r#"{"alg":"Ed25519", "kid":"k","typ":"modei-passport+jwt"}"#,
+            r#"{"alg":"Ed25519","kid":"k","typ":"modei-passport+jwt"} "#,
+        ] {
+            assert_eq!(exact_header(h.as_bytes(), &on), None, "{h}");
+        }
+        assert_eq!(
+            exact_header(
+                br#"{"alg":"EdDSA","kid":"k","typ":"modei-passport+jwt"}"#,
+                &off
+            ),
+            None
+        );
+    }
+
+    #[test]
+    fn base64url_is_canonical() {
+        assert_eq!(b64url_decode_strict(b"", "x").unwrap(), b"");
+        assert_eq!(b64url_decode_strict(b"AQ", "x").unwrap(), [1]);
+        assert_eq!(b64url_decode_strict(b"AQI", "x").unwrap(), [1, 2]);
+        assert_eq!(b64url_decode_strict(b"AQID", "x").unwrap(), [1, 2, 3]);
+        assert_eq!(b64url_decode_strict(b"-_8", "x").unwrap(), [0xfb, 0xff]);
+        for bad in [&b"AR"[..], b"AQJ", b"A", b"AQ==", b"+/8", b"AQ I", b"AQ\n"] {
+            assert_eq!(
+                b64url_decode_strict(bad, "x").unwrap_err().code(),
+                Code::JwtMalformed,
+                "{:?}",
+                std::str::from_utf8(bad)
+            );
+        }
+    }
 }

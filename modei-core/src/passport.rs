@@ -101,7 +101,7 @@ pub struct Passport {
     pub lineage: Vec<Ancestor>,
     /// Wire form.
     pub form: WireForm,
-    /// BLAKE3 of the token bytes (JWT) or of the RFC 8785 signing input (envelope): a cache key.
+    /// SHA-256 of the token bytes (JWT) or of the RFC 8785 signing input (envelope): a cache key.
     pub digest: [u8; 32],
     /// What the verifier noticed without refusing (e.g. stale revocation data at L2).
     pub warnings: Vec<Warning>,
@@ -834,7 +834,7 @@ impl Verifier {
             delegation_authority: leaf.delegation_authority,
             lineage,
             form: WireForm::Jwt,
-            digest: *blake3::hash(token.as_bytes()).as_bytes(),
+            digest: sha256(token.as_bytes()),
             warnings,
         })
     }
@@ -1059,10 +1059,17 @@ impl Verifier {
                 })
                 .collect(),
             form: WireForm::V2Envelope,
-            digest: *blake3::hash(&ve.signing_input).as_bytes(),
+            digest: sha256(&ve.signing_input),
             warnings,
         })
     }
+}
+
+fn sha256(b: &[u8]) -> [u8; 32] {
+    use sha2::Digest;
+    let mut out = [0u8; 32];
+    out.copy_from_slice(&sha2::Sha256::digest(b));
+    out
 }
 
 fn check_revoked<'a>(
