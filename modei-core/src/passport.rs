@@ -486,9 +486,9 @@ impl Link {
 }
 
 fn parse_link(token: String, rules: &HeaderRules) -> Result<Link> {
-    let d = jwt::decode(&token, rules)?;
+    let d = jwt::decode_typed(&token, rules)?;
     let signing_len = d.signing_input.len();
-    let claims = Claims::from_map(d.claims)?;
+    let claims = d.claims;
     Ok(Link {
         signing_len,
         kid: d.kid,
@@ -664,11 +664,11 @@ impl Verifier {
         let rules = HeaderRules {
             accept_eddsa: self.options.accept_eddsa,
         };
-        let leaf_d = jwt::decode(token, &rules)?;
+        let leaf_d = jwt::decode_typed(token, &rules)?;
         let sign_len = leaf_d.signing_input.len();
         let leaf_kid = leaf_d.kid;
         let leaf_sig = leaf_d.signature;
-        let leaf = Claims::from_map(leaf_d.claims)?;
+        let leaf = leaf_d.claims;
         let leaf_input = token.as_bytes().get(..sign_len).unwrap_or_default();
 
         // Ancestors, root last.
