@@ -377,12 +377,6 @@ fn run(case: &Case, expect: Expect) -> Option<Passport> {
     got.ok()
 }
 
-fn run_err(case: Case, code: Code) {
-    let v = verifier_from(&case.cfg.to_json(), &store_json());
-    let e = v.verify(&case.token, case.now_ts()).unwrap_err();
-    assert_eq!(e.code(), code, "{}: {e}", case.id);
-}
-
 fn self_cfg() -> Cfg {
     Cfg {
         allow_self: true,
