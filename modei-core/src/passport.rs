@@ -633,6 +633,11 @@ impl Verifier {
         &self.policy
     }
 
+    /// Decodes without verifying: see [`inspect`]. NOTHING in the result is trusted.
+    pub fn inspect(input: impl AsRef<[u8]>) -> Result<UnverifiedPassport> {
+        inspect(input.as_ref())
+    }
+
     /// Verifies a passport in either wire form at `now`. Leading and trailing ASCII whitespace
     /// is ignored; input starting with `{` is an envelope wire pair, anything else a JWT.
     pub fn verify(&self, input: impl AsRef<[u8]>, now: Timestamp) -> Result<Passport> {
