@@ -101,13 +101,27 @@ pub struct Passport {
     pub lineage: Vec<Ancestor>,
     /// Wire form.
     pub form: WireForm,
-    /// SHA-256 of the token bytes (JWT) or of the RFC 8785 signing input (envelope): a cache key.
-    pub digest: [u8; 32],
     /// What the verifier noticed without refusing (e.g. stale revocation data at L2).
     pub warnings: Vec<Warning>,
+    /// The token (JWT) or the RFC 8785 signing input (envelope).
+    signed: Vec<u8>,
+    /// SHA-256 of `signed`, computed on first use.
+    digest: std::sync::OnceLock<[u8; 32]>,
 }
 
 impl Passport {
+    /// SHA-256 of the token bytes (JWT) or of the RFC 8785 signing input (envelope): a cache
+    /// key for the gate. Computed on first call (not on the verification hot path).
+    pub fn digest(&self) -> [u8; 32] {
+        *self.digest.get_or_init(|| sha256(&self.signed))
+    }
+
+    /// The bytes [`Passport::digest`] hashes: the compact token (JWT) or the RFC 8785 signing
+    /// input (envelope).
+    pub fn signed_bytes(&self) -> &[u8] {
+        &self.signed
+    }
+
     /// The agent key, decoded (`public_key_malformed` if it is not a valid Ed25519 point).
     pub fn agent_public_key(&self) -> Result<PublicKey> {
         PublicKey::from_bytes(&self.agent_key)
@@ -839,8 +853,9 @@ impl Verifier {
             delegation_authority: leaf.delegation_authority,
             lineage,
             form: WireForm::Jwt,
-            digest: sha256(token.as_bytes()),
             warnings,
+            signed: token.as_bytes().to_vec(),
+            digest: std::sync::OnceLock::new(),
         })
     }
 
@@ -1064,8 +1079,9 @@ impl Verifier {
                 })
                 .collect(),
             form: WireForm::V2Envelope,
-            digest: sha256(&ve.signing_input),
             warnings,
+            signed: ve.signing_input,
+            digest: std::sync::OnceLock::new(),
         })
     }
 }

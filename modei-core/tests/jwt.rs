@@ -942,9 +942,10 @@ fn jwt_round_trip_fields() {
     assert!(p.delegation_authority);
     assert!(p.lineage.is_empty());
     assert_eq!(
-        p.digest.to_vec(),
+        p.digest().to_vec(),
         sha2::Sha256::digest(t.as_bytes()).to_vec()
     );
+    assert_eq!(p.signed_bytes(), t.as_bytes());
     assert!(p.warnings.is_empty());
     // The header is exactly what the spec says, members sorted.
     let h = t.split('.').next().unwrap();
