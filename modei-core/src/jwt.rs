@@ -28,7 +28,6 @@ use crate::envelope::Permission;
 use crate::error::{Code, Error, Result};
 use crate::json;
 use crate::keys::{PublicKey, Signature, SigningKey};
-use crate::time::Timestamp;
 use serde_json::{Map, Value};
 
 /// The `typ` header value.
@@ -1188,11 +1187,6 @@ pub fn sign(claims: &Claims, kid: &str, key: &SigningKey) -> Result<String> {
     token.push('.');
     token.push_str(&sig.to_base64url());
     Ok(token)
-}
-
-/// Seconds from a [`Timestamp`] (floor).
-pub fn seconds(t: Timestamp) -> i64 {
-    t.unix_seconds()
 }
 
 #[cfg(test)]
