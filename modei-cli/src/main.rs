@@ -34,6 +34,14 @@ enum Command {
     /// Raw Ed25519 signature utilities.
     #[command(subcommand)]
     Signature(cmd::keys::SignatureCmd),
+    /// List every error code with its family and meaning.
+    ///
+    /// Example: modei errors --markdown > docs/errors.md
+    Errors {
+        /// Markdown table (the published docs/errors.md).
+        #[arg(long)]
+        markdown: bool,
+    },
 }
 
 /// How a command ended; mapped to the process exit code.
@@ -75,6 +83,14 @@ fn main() -> ExitCode {
         Command::Canonicalize(a) => cmd::canonicalize::run(a),
         Command::Keygen(a) => cmd::keys::keygen(a),
         Command::Signature(c) => cmd::keys::signature(c),
+        Command::Errors { markdown } => {
+            if markdown {
+                io::write_stdout(modei_core::error_table::markdown().as_bytes());
+            } else {
+                io::print_json(&modei_core::error_table::json());
+            }
+            Ok(Outcome::Ok)
+        }
     };
     match result {
         Ok(Outcome::Ok) => ExitCode::SUCCESS,

@@ -258,3 +258,12 @@ fn keygen_writes_private_files_0600() {
     }
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn docs_errors_md_is_generated_from_the_code() {
+    let o = modei(&["errors", "--markdown"], b"");
+    assert_eq!(o.status.code(), Some(0));
+    let on_disk = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/errors.md"))
+        .unwrap_or_default();
+    assert!(on_disk == o.stdout, "docs/errors.md is stale: run `cargo run -p modei-cli -- errors --markdown > docs/errors.md`");
+}
