@@ -7,8 +7,8 @@
 //!   sign) for the same record: target ratio ≤ 1.2× the raw sign;
 //! - `attest/raw_verify_strict`, `attest/parse_record_line`, `attest/verify_record_line`: one
 //!   record: raw verify, strict parse alone, parse + verify;
-//! - `chain/verify_10k`: a 10,000-record JSON Lines log through `verify_jsonl` (per record =
-//!   time / 10,000).
+//! - `chain/verify_10k`, `chain/verify_10k_parallel`: a 10,000-record JSON Lines log through
+//!   `verify_jsonl` / `verify_jsonl_parallel` (all cores) (per record = time / 10,000).
 //!
 //! With `MODEI_BENCH_RATIO=1`, first runs an interleaved A/B of raw sign vs create+sign+link
 //! (robust to a noisy shared machine) and prints both medians and the ratio.
@@ -140,6 +140,18 @@ fn bench_chain(c: &mut Criterion) {
             r.records
         })
     });
+    g.bench_function("verify_10k_parallel", |b| {
+        b.iter(|| {
+            let r = verify_jsonl_parallel(
+                &mut BufReader::new(black_box(&bytes[..])),
+                LogVerifier::new(&k),
+                0,
+                0,
+            );
+            assert!(r.is_ok());
+            r.records
+        })
+    });
     g.finish();
 }
 
@@ -191,6 +203,24 @@ fn stream(n: u64) {
         el,
         n as f64 / el.as_secs_f64(),
         el.as_secs_f64() * 1e6 / n as f64,
+        peak_rss_kib()
+    );
+    let t = std::time::Instant::now();
+    let file = std::fs::File::open(&path).unwrap();
+    let r = verify_jsonl_parallel(
+        &mut BufReader::with_capacity(1 << 16, file),
+        LogVerifier::new(&k),
+        0,
+        0,
+    );
+    let el = t.elapsed();
+    assert!(r.is_ok(), "{:?}", r.first_error);
+    assert_eq!(r.records, n);
+    eprintln!(
+        "stream: verified {n} records in parallel ({} threads) in {:.2?}: {:.0} records/s, peak RSS {:?} KiB",
+        std::thread::available_parallelism().map_or(1, |n| n.get()),
+        el,
+        n as f64 / el.as_secs_f64(),
         peak_rss_kib()
     );
     let _ = std::fs::remove_file(&path);
