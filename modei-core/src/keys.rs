@@ -288,8 +288,9 @@ impl PublicKey {
             )
         })?;
         // curve25519-dalek reduces y mod p while decompressing, so 2^255-19+k and k decode to
-        // the same point. Re-encoding and comparing enforces RFC 8032's single encoding.
-        if vk.to_edwards().compress().to_bytes() != bytes {
+        // the same point, and it accepts a sign bit on x = 0. RFC 8032 allows one encoding per
+        // point; checking the bytes directly is much cheaper than re-compressing the point.
+        if !is_canonical_point_encoding(&bytes) {
             return Err(Error::new(
                 code,
                 "public key is a non-canonical encoding (y >= p, or a sign bit on x = 0)",
@@ -579,6 +580,22 @@ pub fn verify_strict(public_key: &[u8], message: &[u8], signature: &[u8]) -> Res
         )
     })?;
     PublicKey::from_array(arr, Code::PublicKeyMalformed)?.verify_strict(message, &sig)
+}
+
+/// Whether `b` is the one RFC 8032 encoding of its point: y < p = 2^255 - 19, and no sign bit
+/// when x = 0 (which happens exactly for y = 1 and y = p - 1).
+fn is_canonical_point_encoding(b: &[u8; KEY_LEN]) -> bool {
+    let sign = b[31] & 0x80 != 0;
+    let mut y = *b;
+    y[31] &= 0x7f;
+    // y >= p  <=>  y is one of p..=2^255-1: bytes ed..ff, then 30 bytes of ff, then 7f.
+    let y_ge_p = y[0] >= 0xed && y[1..31].iter().all(|&x| x == 0xff) && y[31] == 0x7f;
+    if y_ge_p {
+        return false;
+    }
+    let y_is_one = y[0] == 1 && y[1..].iter().all(|&x| x == 0);
+    let y_is_p_minus_one = y[0] == 0xec && y[1..31].iter().all(|&x| x == 0xff) && y[31] == 0x7f;
+    !(sign && (y_is_one || y_is_p_minus_one))
 }
 
 /// `agent_self_` + the first 32 characters of unpadded base64url(SHA-256(raw key)): the

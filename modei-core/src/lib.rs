@@ -25,6 +25,7 @@ pub mod credentials;
 pub mod encoding;
 pub mod envelope;
 pub mod error;
+pub mod error_table;
 pub mod json;
 pub mod keys;
 pub mod receipt;

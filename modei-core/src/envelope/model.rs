@@ -188,7 +188,35 @@ impl SignedEnvelope {
 /// Longest identifier we accept (passport ids, agent ids, issuer ids, key ids, permission keys).
 pub const MAX_ID_LEN: usize = 512;
 
-fn shape(path: &str, what: impl std::fmt::Display) -> Error {
+/// Where in the document a value sits, formatted only when an error needs it (the happy path
+/// allocates no path strings).
+#[derive(Clone, Copy)]
+enum Loc<'a> {
+    Root(&'a str),
+    Key(&'a Loc<'a>, &'a str),
+    Index(&'a Loc<'a>, usize),
+}
+
+impl std::fmt::Display for Loc<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Loc::Root(s) => f.write_str(s),
+            Loc::Key(p, k) => write!(f, "{p}.{k}"),
+            Loc::Index(p, i) => write!(f, "{p}[{i}]"),
+        }
+    }
+}
+
+impl<'a> Loc<'a> {
+    fn key(&'a self, k: &'a str) -> Loc<'a> {
+        Loc::Key(self, k)
+    }
+    fn index(&'a self, i: usize) -> Loc<'a> {
+        Loc::Index(self, i)
+    }
+}
+
+fn shape(path: &Loc<'_>, what: impl std::fmt::Display) -> Error {
     Error::new(Code::InvalidEnvelopeShape, format!("{path}: {what}"))
 }
 
@@ -205,7 +233,7 @@ fn type_name(v: &Value) -> &'static str {
 }
 
 /// Checks that `obj` has exactly the keys `keys` (all required, no others).
-fn exact_keys(obj: &Map<String, Value>, keys: &[&str], path: &str) -> Result<()> {
+fn exact_keys(obj: &Map<String, Value>, keys: &[&str], path: &Loc<'_>) -> Result<()> {
     for k in keys {
         if !obj.contains_key(*k) {
             return Err(shape(path, format_args!("missing required key {k:?}")));
@@ -220,7 +248,7 @@ fn exact_keys(obj: &Map<String, Value>, keys: &[&str], path: &str) -> Result<()>
     Ok(())
 }
 
-fn object<'v>(v: &'v Value, path: &str) -> Result<&'v Map<String, Value>> {
+fn object<'v>(v: &'v Value, path: &Loc<'_>) -> Result<&'v Map<String, Value>> {
     v.as_object().ok_or_else(|| {
         shape(
             path,
@@ -234,7 +262,7 @@ fn get<'v>(obj: &'v Map<String, Value>, key: &str) -> &'v Value {
     obj.get(key).unwrap_or(&Value::Null)
 }
 
-fn string(v: &Value, path: &str, min_len: usize) -> Result<String> {
+fn string(v: &Value, path: &Loc<'_>, min_len: usize) -> Result<String> {
     let s = v.as_str().ok_or_else(|| {
         shape(
             path,
@@ -247,7 +275,7 @@ fn string(v: &Value, path: &str, min_len: usize) -> Result<String> {
     Ok(s.to_owned())
 }
 
-fn id(v: &Value, path: &str) -> Result<String> {
+fn id(v: &Value, path: &Loc<'_>) -> Result<String> {
     let s = string(v, path, 1)?;
     if s.len() > MAX_ID_LEN {
         return Err(shape(path, format_args!("longer than {MAX_ID_LEN} bytes")));
@@ -255,14 +283,14 @@ fn id(v: &Value, path: &str) -> Result<String> {
     Ok(s)
 }
 
-fn opt_string(v: &Value, path: &str) -> Result<Option<String>> {
+fn opt_string(v: &Value, path: &Loc<'_>) -> Result<Option<String>> {
     match v {
         Value::Null => Ok(None),
         _ => string(v, path, 0).map(Some),
     }
 }
 
-fn integer(v: &Value, path: &str) -> Result<i64> {
+fn integer(v: &Value, path: &Loc<'_>) -> Result<i64> {
     // Strict: a JSON integer literal. `3.0`, `"3"` and `true` are not integers.
     v.as_i64().ok_or_else(|| {
         shape(
@@ -276,6 +304,11 @@ impl Envelope {
     /// Reads an envelope from JSON with the exact shape rules. Checks `schema_version` first:
     /// an integer other than 2 is `unsupported_schema_version` (the reference's order).
     pub fn from_value(v: &Value) -> Result<Envelope> {
+        Self::from_owned(v.clone())
+    }
+
+    /// As [`Envelope::from_value`], taking ownership of the JSON (no copy of the top level).
+    pub fn from_owned(v: Value) -> Result<Envelope> {
         if let Some(sv) = v.as_object().and_then(|o| o.get("schema_version")) {
             if let Some(n) = sv
                 .as_u64()
@@ -293,11 +326,11 @@ impl Envelope {
                 }
             }
         }
-        Self::parse_at(v, "envelope")
+        Self::parse_at(v, &Loc::Root("envelope"))
     }
 
-    fn parse_at(v: &Value, path: &str) -> Result<Envelope> {
-        let top = object(v, path)?;
+    fn parse_at(v: Value, path: &Loc<'_>) -> Result<Envelope> {
+        let top = object(&v, path)?;
         exact_keys(
             top,
             &[
@@ -314,24 +347,20 @@ impl Envelope {
         let sv = get(top, "schema_version");
         if sv.as_u64() != Some(super::SCHEMA_VERSION) {
             return Err(shape(
-                &format!("{path}.schema_version"),
+                &path.key("schema_version"),
                 format_args!("expected the integer 2, got {sv}"),
             ));
         }
-        let passport_id = id(get(top, "passport_id"), &format!("{path}.passport_id"))?;
+        let passport_id = id(get(top, "passport_id"), &path.key("passport_id"))?;
 
-        let ipath = format!("{path}.identity");
+        let ipath = path.key("identity");
         let identity = object(get(top, "identity"), &ipath)?;
         exact_keys(identity, &["agent_id", "agent_name", "public_key"], &ipath)?;
-        let agent_id = string(get(identity, "agent_id"), &format!("{ipath}.agent_id"), 0)?;
-        let agent_name = opt_string(get(identity, "agent_name"), &format!("{ipath}.agent_name"))?;
-        let public_key = string(
-            get(identity, "public_key"),
-            &format!("{ipath}.public_key"),
-            0,
-        )?;
+        let agent_id = string(get(identity, "agent_id"), &ipath.key("agent_id"), 0)?;
+        let agent_name = opt_string(get(identity, "agent_name"), &ipath.key("agent_name"))?;
+        let public_key = string(get(identity, "public_key"), &ipath.key("public_key"), 0)?;
 
-        let ppath = format!("{path}.permissions");
+        let ppath = path.key("permissions");
         let perms_v = get(top, "permissions");
         let perms = perms_v.as_array().ok_or_else(|| {
             shape(
@@ -341,15 +370,11 @@ impl Envelope {
         })?;
         let mut permissions = Vec::with_capacity(perms.len());
         for (i, p) in perms.iter().enumerate() {
-            let pp = format!("{ppath}[{i}]");
+            let pp = ppath.index(i);
             let po = object(p, &pp)?;
             exact_keys(po, &["permission_key", "constraints"], &pp)?;
-            let permission_key = string(
-                get(po, "permission_key"),
-                &format!("{pp}.permission_key"),
-                0,
-            )?;
-            let constraints = object(get(po, "constraints"), &format!("{pp}.constraints"))?.clone();
+            let permission_key = string(get(po, "permission_key"), &pp.key("permission_key"), 0)?;
+            let constraints = object(get(po, "constraints"), &pp.key("constraints"))?.clone();
             if permissions
                 .iter()
                 .any(|q: &Permission| q.permission_key == permission_key)
@@ -367,7 +392,7 @@ impl Envelope {
             });
         }
 
-        let prpath = format!("{path}.provenance");
+        let prpath = path.key("provenance");
         let prov = object(get(top, "provenance"), &prpath)?;
         exact_keys(
             prov,
@@ -382,47 +407,47 @@ impl Envelope {
             ],
             &prpath,
         )?;
-        let ispath = format!("{prpath}.issuer");
+        let ispath = prpath.key("issuer");
         let iss = object(get(prov, "issuer"), &ispath)?;
         exact_keys(iss, &["type", "id", "key_id"], &ispath)?;
         let tv = get(iss, "type");
         let kind = tv.as_str().and_then(IssuerType::parse).ok_or_else(|| {
             shape(
-                &format!("{ispath}.type"),
+                &ispath.key("type"),
                 format_args!("expected one of self|platform|gate|delegate, got {tv}"),
             )
         })?;
         let issuer = Issuer {
             kind,
-            id: id(get(iss, "id"), &format!("{ispath}.id"))?,
-            key_id: id(get(iss, "key_id"), &format!("{ispath}.key_id"))?,
+            id: id(get(iss, "id"), &ispath.key("id"))?,
+            key_id: id(get(iss, "key_id"), &ispath.key("key_id"))?,
         };
-        let gate_id = opt_string(get(prov, "gate_id"), &format!("{prpath}.gate_id"))?;
+        let gate_id = opt_string(get(prov, "gate_id"), &prpath.key("gate_id"))?;
         let catalog_content_hash = opt_string(
             get(prov, "catalog_content_hash"),
-            &format!("{prpath}.catalog_content_hash"),
+            &prpath.key("catalog_content_hash"),
         )?;
         let cv = get(prov, "catalog_version");
         let catalog_version = if cv.is_null() {
             None
         } else {
-            Some(integer(cv, &format!("{prpath}.catalog_version"))?)
+            Some(integer(cv, &prpath.key("catalog_version"))?)
         };
 
-        let cpath = format!("{prpath}.delegation_chain");
+        let cpath = prpath.key("delegation_chain");
         let delegation_chain = match get(prov, "delegation_chain") {
             Value::Null => None,
             Value::Array(items) => {
                 let mut links = Vec::with_capacity(items.len());
                 for (i, item) in items.iter().enumerate() {
-                    let lp = format!("{cpath}[{i}]");
+                    let lp = cpath.index(i);
                     let lo = object(item, &lp)?;
                     exact_keys(lo, &["passport_json", "signature"], &lp)?;
                     let envelope = Envelope::parse_at(
-                        get(lo, "passport_json"),
-                        &format!("{lp}.passport_json"),
+                        get(lo, "passport_json").clone(),
+                        &lp.key("passport_json"),
                     )?;
-                    let signature = string(get(lo, "signature"), &format!("{lp}.signature"), 1)?;
+                    let signature = string(get(lo, "signature"), &lp.key("signature"), 1)?;
                     links.push(ChainLink {
                         envelope,
                         signature,
@@ -437,13 +462,13 @@ impl Envelope {
                 ))
             }
         };
-        let issued_at = string(get(prov, "issued_at"), &format!("{prpath}.issued_at"), 0)?;
-        let expires_at = string(get(prov, "expires_at"), &format!("{prpath}.expires_at"), 0)?;
+        let issued_at = string(get(prov, "issued_at"), &prpath.key("issued_at"), 0)?;
+        let expires_at = string(get(prov, "expires_at"), &prpath.key("expires_at"), 0)?;
 
         let da = get(top, "delegation_authority");
         let delegation_authority = da.as_bool().ok_or_else(|| {
             shape(
-                &format!("{path}.delegation_authority"),
+                &path.key("delegation_authority"),
                 format_args!("expected a boolean, got {}", type_name(da)),
             )
         })?;
@@ -452,7 +477,7 @@ impl Envelope {
             .as_array()
             .ok_or_else(|| {
                 shape(
-                    &format!("{path}.verification_evidence"),
+                    &path.key("verification_evidence"),
                     format_args!("expected an array, got {}", type_name(ev)),
                 )
             })?
@@ -473,7 +498,7 @@ impl Envelope {
             expires_at,
             delegation_authority,
             verification_evidence,
-            json: v.clone(),
+            json: v,
         })
     }
 

@@ -91,7 +91,7 @@ pub fn verify_value(
     signature: Option<&str>,
     opts: &VerifyOptions<'_>,
 ) -> Result<VerifiedEnvelope> {
-    verify_inner(envelope, signature, false, opts)
+    verify_inner(envelope.clone(), signature, false, opts)
 }
 
 /// Verifies an envelope given as JSON text (read strictly: duplicate keys are refused).
@@ -107,7 +107,7 @@ pub fn verify_text(
             ..ParseOptions::STRICT
         },
     )?;
-    verify_inner(&parsed.value, signature, parsed.saw_non_finite, opts)
+    verify_inner(parsed.value, signature, parsed.saw_non_finite, opts)
 }
 
 /// Verifies the wire pair `{"envelope": {...}, "signature": "..."}` (also Modei's
@@ -120,8 +120,8 @@ pub fn verify_wire(wire: &[u8], opts: &VerifyOptions<'_>) -> Result<VerifiedEnve
             ..ParseOptions::STRICT
         },
     )?;
-    let (env, sig) = split_wire(&parsed.value)?;
-    verify_inner(env, sig, parsed.saw_non_finite, opts)
+    let (env, sig) = take_wire(parsed.value)?;
+    verify_inner(env, sig.as_deref(), parsed.saw_non_finite, opts)
 }
 
 /// Splits a wire pair into envelope and signature.
@@ -150,6 +150,23 @@ pub fn split_wire(v: &Value) -> Result<(&Value, Option<&str>)> {
         ));
     }
     Ok((env, obj.get("signature").and_then(Value::as_str)))
+}
+
+/// [`split_wire`], taking ownership (no copy of the envelope).
+pub fn take_wire(v: Value) -> Result<(Value, Option<String>)> {
+    split_wire(&v)?;
+    let Value::Object(mut obj) = v else {
+        return Err(Error::new(Code::InvalidEnvelopeShape, "expected an object"));
+    };
+    let sig = match obj.remove("signature") {
+        Some(Value::String(s)) => Some(s),
+        _ => None,
+    };
+    let env = obj
+        .remove("envelope")
+        .or_else(|| obj.remove("passport_json"))
+        .unwrap_or(Value::Null);
+    Ok((env, sig))
 }
 
 fn too_large(label: &str, n: usize) -> Error {
@@ -243,13 +260,13 @@ fn root_signer(env: &Envelope, label: &str, opts: &VerifyOptions<'_>) -> Result<
 }
 
 fn verify_inner(
-    v: &Value,
+    v: Value,
     sig: Option<&str>,
     non_finite: bool,
     opts: &VerifyOptions<'_>,
 ) -> Result<VerifiedEnvelope> {
     // 0-1. Schema version, then shape.
-    let env = Envelope::from_value(v)?;
+    let env = Envelope::from_owned(v)?;
     // 2. Size of the top-level envelope, chain stripped, before any signature work.
     let signing_input = canonicalize(&env.json);
     let size = stripped_size(&env, signing_input.len());
@@ -274,7 +291,7 @@ fn verify_inner(
     };
 
     // Our strict layer.
-    let (issued_at, expires_at) = strict_checks(&env, opts)?;
+    let (issued_at, expires_at) = strict_checks(&env, &signer, opts)?;
     let agent_key = match &env.delegation_chain {
         None if env.issuer.kind == IssuerType::SelfIssued => signer.clone(),
         _ => decode_key(&env.public_key, "envelope.identity.public_key")?,
@@ -396,8 +413,7 @@ fn mismatch(label: &str, what: String) -> Error {
 }
 
 /// Checks the identifiers a self-issued envelope derives from its key.
-fn check_self_identity(env: &Envelope, label: &str) -> Result<()> {
-    let key = decode_key(&env.public_key, &format!("{label}.identity.public_key"))?;
+fn check_self_identity(env: &Envelope, key: &PublicKey, label: &str) -> Result<()> {
     let want_agent = key.self_agent_id();
     if env.agent_id != want_agent {
         return Err(mismatch(
@@ -432,20 +448,26 @@ fn check_self_identity(env: &Envelope, label: &str) -> Result<()> {
 
 /// The strict layer: timestamps, the validity window at the caller's clock, identity binding and
 /// chain consistency. Returns the leaf's window.
-fn strict_checks(env: &Envelope, opts: &VerifyOptions<'_>) -> Result<(Timestamp, Timestamp)> {
+fn strict_checks(
+    env: &Envelope,
+    signer: &PublicKey,
+    opts: &VerifyOptions<'_>,
+) -> Result<(Timestamp, Timestamp)> {
     let issued_at = parse_ts(&env.issued_at, "envelope.provenance.issued_at")?;
     let expires_at = parse_ts(&env.expires_at, "envelope.provenance.expires_at")?;
 
     match &env.delegation_chain {
         None => {
             if env.issuer.kind == IssuerType::SelfIssued {
-                check_self_identity(env, "envelope")?;
+                // A self-issued envelope was verified with its own identity.public_key.
+                check_self_identity(env, signer, "envelope")?;
             }
         }
         Some(chain) => {
             let root = &chain[0].envelope;
             if root.issuer.kind == IssuerType::SelfIssued {
-                check_self_identity(root, "chain[0]")?;
+                let key = decode_key(&root.public_key, "chain[0].identity.public_key")?;
+                check_self_identity(root, &key, "chain[0]")?;
             }
             let want_issuer = format!("delegate:{}", root.passport_id);
             let links = chain
