@@ -228,3 +228,74 @@ fn pinned_cel_behaviours() {
     // `matches` needs the regex feature, which is off: a rule using it fails closed.
     assert_eq!(run("request.action.matches('^e')").outcome, Decision::Block);
 }
+
+#[test]
+fn random_expressions_never_crash_the_parser() {
+    // Random token soup on a 2 MiB stack (a debug test thread): every input either passes the
+    // bounds and compiles, or is a cel_error; nothing panics or overflows.
+    let h = std::thread::Builder::new()
+        .stack_size(2 << 20)
+        .spawn(|| {
+            let tokens = [
+                "(",
+                ")",
+                "[",
+                "]",
+                "{",
+                "}",
+                "1",
+                "1u",
+                "1.5",
+                "'s'",
+                "\"t\"",
+                "request",
+                ".cost_cents",
+                ".host",
+                "+",
+                "-",
+                "*",
+                "/",
+                "%",
+                "==",
+                "!=",
+                "<",
+                ">=",
+                "&&",
+                "||",
+                "!",
+                "?",
+                ":",
+                ",",
+                "in",
+                "size(",
+                ".all(x,",
+                "x",
+                "true",
+                "null",
+                " ",
+            ];
+            let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+            let mut next = || {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                x
+            };
+            let engine = CelEngine::new();
+            let n = std::env::var("FUZZ_N")
+                .ok()
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(400);
+            for _ in 0..n {
+                let len = 1 + next() % 60;
+                let expr: String = (0..len)
+                    .map(|_| tokens[(next() % tokens.len() as u64) as usize])
+                    .collect();
+                if let Err(e) = engine.check(&expr) {
+                    assert_eq!(e.code(), Code::CelError, "{expr}");
+                }
+            }
+        })
+        .unwrap();
+    h.join().unwrap();
+}
