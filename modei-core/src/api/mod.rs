@@ -19,7 +19,9 @@
 //! - **keys** are returned as standard base64 of the 32 raw bytes unless said otherwise;
 //! - **JSON text inputs** are read with the strict reader (duplicate keys refused).
 
+pub mod attestation;
 pub mod canonical;
+pub mod gate;
 pub mod keys;
 pub mod passport;
 pub mod trust;

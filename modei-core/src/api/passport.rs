@@ -100,7 +100,6 @@ pub fn passport_json(p: &Passport) -> Value {
                 .collect(),
         ),
     );
-    m.insert("digest".into(), Value::String(crate::encoding::hex_encode(&p.digest)));
     m.insert(
         "warnings".into(),
         Value::Array(
