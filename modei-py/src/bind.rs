@@ -483,6 +483,7 @@ impl Verifier {
 }
 
 impl Verifier {
+    #[allow(dead_code)]
     pub(crate) fn handle(&self) -> &VerifierHandle { &self.inner }
 }
 
@@ -644,5 +645,344 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(jwt_issue, m)?)?;
     m.add_function(wrap_pyfunction!(jwt_self_issue, m)?)?;
     m.add_function(wrap_pyfunction!(jwt_delegate, m)?)?;
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Gate
+// ---------------------------------------------------------------------------------------------
+
+use ::modei_core::api::gate::{GateHandle, GateHooks};
+use ::modei_core::gate::{Hold, HoldNotifier, HoldOutcome};
+
+/// An approval notifier implemented in Python: `on_hold(hold: dict)` and optionally
+/// `on_resolved(hold: dict, outcome: str)`. Exceptions are swallowed (a hold that is never
+/// delivered simply expires), so a broken notifier never changes a decision.
+struct PyNotifier(Py<PyAny>);
+
+impl HoldNotifier for PyNotifier {
+    fn on_hold(&self, hold: &Hold) {
+        Python::attach(|py| {
+            if let Ok(h) = value_to_py(py, &api::gate::hold_json(hold)) {
+                if let Err(e) = self.0.bind(py).call_method1("on_hold", (h,)) {
+                    e.write_unraisable(py, Some(self.0.bind(py)));
+                }
+            }
+        })
+    }
+    fn on_resolved(&self, hold: &Hold, outcome: HoldOutcome) {
+        Python::attach(|py| {
+            let o = self.0.bind(py);
+            if !o.hasattr("on_resolved").unwrap_or(false) {
+                return;
+            }
+            if let Ok(h) = value_to_py(py, &api::gate::hold_json(hold)) {
+                if let Err(e) = o.call_method1("on_resolved", (h, api::gate::hold_outcome_str(outcome))) {
+                    e.write_unraisable(py, Some(o));
+                }
+            }
+        })
+    }
+}
+
+/// A PII detector implemented in Python: `detect(text: str) -> str | None` (the kind found).
+/// An exception counts as PII found (`"detector_error"`): the export is refused (fail closed).
+struct PyPii(Py<PyAny>);
+
+const PII_KINDS: &[&str] = &["email", "card", "credit_card", "ssn", "phone", "iban", "address", "name", "ip", "passport", "custom"];
+
+impl ::modei_core::constraints::PiiDetector for PyPii {
+    fn detect(&self, text: &str) -> Option<&'static str> {
+        Python::attach(|py| match self.0.bind(py).call_method1("detect", (text,)) {
+            Err(_) => Some("detector_error"),
+            Ok(r) if r.is_none() => None,
+            Ok(r) => {
+                let s: String = r.extract().unwrap_or_else(|_| "custom".into());
+                Some(PII_KINDS.iter().copied().find(|k| *k == s).unwrap_or("custom"))
+            }
+        })
+    }
+}
+
+fn now_arg(now: Option<&Bound<'_, PyAny>>) -> PyResult<Option<Timestamp>> {
+    match time_arg(now)? {
+        None => Ok(None),
+        Some(v) => Ok(Some(api::parse_time(&v, "now").or_raise()?)),
+    }
+}
+
+/// A gate: `Gate(config, *, revocation=None, notifier=None, pii_detector=None, log_path=None)`.
+/// Thread-safe: share one across threads; `check` releases the GIL.
+#[pyclass(module = "modei_core", frozen, name = "Gate")]
+pub struct PyGate {
+    inner: GateHandle,
+}
+
+enum Req {
+    Text(Vec<u8>),
+    Value(Value),
+}
+
+fn request_arg(request: Option<&Bound<'_, PyAny>>, fields: Option<&Bound<'_, PyDict>>) -> PyResult<Req> {
+    match (request.filter(|r| !r.is_none()), fields.filter(|f| !f.is_empty())) {
+        (Some(r), None) => {
+            if r.is_instance_of::<PyString>() || r.is_instance_of::<PyBytes>() {
+                Ok(Req::Text(bytes_arg(r, "request")?))
+            } else {
+                Ok(Req::Value(crate::conv::py_to_value(r)?))
+            }
+        }
+        (None, Some(f)) => Ok(Req::Value(crate::conv::py_to_value(f.as_any())?)),
+        (Some(r), Some(f)) => {
+            let mut v = crate::conv::py_to_value(r)?;
+            if let (Value::Object(m), Value::Object(extra)) = (&mut v, crate::conv::py_to_value(f.as_any())?) {
+                m.extend(extra);
+            }
+            Ok(Req::Value(v))
+        }
+        (None, None) => Err(invalid_argument("request: give a request dict or keyword fields (action=...)")),
+    }
+}
+
+#[pymethods]
+impl PyGate {
+    #[new]
+    #[pyo3(signature = (config, *, revocation = None, notifier = None, pii_detector = None, log_path = None))]
+    fn py_new(
+        config: &Bound<'_, PyAny>,
+        revocation: Option<&Bound<'_, PyAny>>,
+        notifier: Option<&Bound<'_, PyAny>>,
+        pii_detector: Option<&Bound<'_, PyAny>>,
+        log_path: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Self> {
+        let mut cfg = json_arg(config, "config")?;
+        // A TrustStore object may stand for the trust_store member.
+        if let Some(Ok(ts)) = config.cast::<PyDict>().ok().and_then(|d| d.get_item("trust_store").ok().flatten()).map(|t| t.cast_into::<TrustStore>()) {
+            if let Value::Object(m) = &mut cfg {
+                m.insert("trust_store".into(), ts.borrow().inner.to_value().or_raise()?);
+            }
+        }
+        let mut hooks = GateHooks { revocation: revocation_arg(revocation)?, ..Default::default() };
+        if let Some(n) = notifier.filter(|n| !n.is_none()) {
+            if !n.hasattr("on_hold")? {
+                return Err(invalid_argument("notifier: object lacks on_hold(hold)"));
+            }
+            hooks.notifier = Some(Arc::new(PyNotifier(n.clone().unbind())));
+        }
+        if let Some(p) = pii_detector.filter(|n| !n.is_none()) {
+            if !p.hasattr("detect")? {
+                return Err(invalid_argument("pii_detector: object lacks detect(text)"));
+            }
+            hooks.pii = Some(Arc::new(PyPii(p.clone().unbind())));
+        }
+        if let Some(p) = log_path.filter(|n| !n.is_none()) {
+            let s = p.py().import("os")?.call_method1("fspath", (p,))?;
+            hooks.log_path = Some(s.extract()?);
+        }
+        let py = config.py();
+        let inner = py.detach(|| GateHandle::new(&cfg, hooks)).or_raise()?;
+        Ok(PyGate { inner })
+    }
+
+    #[getter]
+    fn gate_id(&self) -> &str { self.inner.gate_id() }
+
+    /// Checks a request; returns the decision dict. `block` is a result, not an exception.
+    #[pyo3(signature = (request = None, *, now = None, **fields))]
+    fn check<'py>(&self, py: Python<'py>, request: Option<&Bound<'py, PyAny>>, now: Option<&Bound<'py, PyAny>>, fields: Option<&Bound<'py, PyDict>>) -> PyResult<Bound<'py, PyAny>> {
+        let req = request_arg(request, fields)?;
+        let now = now_arg(now)?;
+        let g = &self.inner;
+        let v = py.detach(|| match &req {
+            Req::Text(b) => g.check_json(b, now),
+            Req::Value(v) => g.check(v, now),
+        }).or_raise()?;
+        value_to_py(py, &v)
+    }
+
+    /// Runs the pipeline and changes nothing.
+    #[pyo3(signature = (request = None, *, now = None, **fields))]
+    fn dry_run<'py>(&self, py: Python<'py>, request: Option<&Bound<'py, PyAny>>, now: Option<&Bound<'py, PyAny>>, fields: Option<&Bound<'py, PyDict>>) -> PyResult<Bound<'py, PyAny>> {
+        let req = match request_arg(request, fields)? {
+            Req::Text(b) => api::parse_json(&b).map_err(|e| ::modei_core::Error::new(::modei_core::Code::RequestInvalid, e.detail().to_owned())).or_raise()?,
+            Req::Value(v) => v,
+        };
+        let now = now_arg(now)?;
+        let g = &self.inner;
+        value_to_py(py, &py.detach(|| g.dry_run(&req, now)).or_raise()?)
+    }
+
+    /// An operator denies a hold out of band (a signed approval with decision "denied").
+    #[pyo3(signature = (approval, *, now = None))]
+    fn deny_hold<'py>(&self, py: Python<'py>, approval: &Bound<'py, PyAny>, now: Option<&Bound<'py, PyAny>>) -> PyResult<Bound<'py, PyAny>> {
+        let a = json_arg(approval, "approval")?;
+        let now = now_arg(now)?;
+        let g = &self.inner;
+        value_to_py(py, &py.detach(|| g.deny_hold(&a, now)).or_raise()?)
+    }
+
+    fn pending_holds<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        value_to_py(py, &self.inner.pending_holds())
+    }
+
+    #[pyo3(signature = (now = None))]
+    fn expire_holds<'py>(&self, py: Python<'py>, now: Option<&Bound<'py, PyAny>>) -> PyResult<Bound<'py, PyAny>> {
+        let now = now_arg(now)?;
+        let g = &self.inner;
+        value_to_py(py, &py.detach(|| g.expire_holds(now)).or_raise()?)
+    }
+
+    #[pyo3(signature = (at = None))]
+    fn heartbeat(&self, at: Option<&Bound<'_, PyAny>>) -> PyResult<()> {
+        self.inner.heartbeat(now_arg(at)?).or_raise()
+    }
+
+    /// `{"gate_id","key_id","public_key"}` or None.
+    #[getter]
+    fn attestation_key<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        value_to_py(py, &self.inner.attestation_key())
+    }
+
+    /// The in-memory attestation log as JSON Lines bytes (None with a file log).
+    fn export_log<'py>(&self, py: Python<'py>) -> Option<Bound<'py, PyBytes>> {
+        self.inner.export_log().map(|b| PyBytes::new(py, &b))
+    }
+
+    #[getter]
+    fn log_len(&self) -> u64 { self.inner.log_len() }
+    #[getter]
+    fn cached_passports(&self) -> usize { self.inner.cached_passports() }
+    fn __repr__(&self) -> String { format!("Gate(gate_id={:?})", self.inner.gate_id()) }
+}
+
+/// Operator side: a signed approval of a hold.
+#[pyfunction]
+#[pyo3(signature = (key, **params))]
+pub fn sign_approval<'py>(py: Python<'py>, key: &Bound<'py, SigningKey>, params: Option<&Bound<'py, PyDict>>) -> PyResult<Bound<'py, PyAny>> {
+    let p = params_value(params)?;
+    value_to_py(py, &api::gate::sign_approval(&key.get().inner, &p).or_raise()?)
+}
+
+/// Agent side: the proof of possession for `request` (unpadded base64url).
+#[pyfunction]
+pub fn sign_pop(key: &Bound<'_, SigningKey>, gate_id: &str, passport_id: &str, request: &Bound<'_, PyAny>) -> PyResult<String> {
+    api::gate::sign_pop(&key.get().inner, gate_id, passport_id, &json_arg(request, "request")?).or_raise()
+}
+
+/// The request digest a gate computes for `request`.
+#[pyfunction]
+#[pyo3(signature = (gate_id, passport_id, request))]
+pub fn request_digest(gate_id: &str, passport_id: Option<&str>, request: &Bound<'_, PyAny>) -> PyResult<String> {
+    api::gate::request_digest(gate_id, passport_id, &json_arg(request, "request")?).or_raise()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Attestations
+// ---------------------------------------------------------------------------------------------
+
+/// Reads a Python file object (`.read(n)` → bytes) or an iterable of bytes/str chunks,
+/// re-acquiring the GIL only to fetch each chunk.
+struct PyReader {
+    obj: Py<PyAny>,
+    is_file: bool,
+    pending: Vec<u8>,
+    pos: usize,
+    done: bool,
+}
+
+impl std::io::Read for PyReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        while self.pos >= self.pending.len() {
+            if self.done {
+                return Ok(0);
+            }
+            let next: PyResult<Option<Vec<u8>>> = Python::attach(|py| {
+                let o = self.obj.bind(py);
+                let chunk = if self.is_file {
+                    o.call_method1("read", (1usize << 16,))?
+                } else {
+                    match o.call_method0("__next__") {
+                        Ok(c) => c,
+                        Err(e) if e.is_instance_of::<pyo3::exceptions::PyStopIteration>(py) => return Ok(None),
+                        Err(e) => return Err(e),
+                    }
+                };
+                let b = bytes_arg(&chunk, "log chunk")?;
+                Ok(if self.is_file && b.is_empty() { None } else { Some(b) })
+            });
+            match next {
+                Ok(Some(b)) => {
+                    self.pending = b;
+                    self.pos = 0;
+                }
+                Ok(None) => self.done = true,
+                Err(e) => return Err(std::io::Error::other(e.to_string())),
+            }
+        }
+        let n = buf.len().min(self.pending.len() - self.pos);
+        buf[..n].copy_from_slice(&self.pending[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
+    }
+}
+
+fn checkpoints_arg(cps: Option<&Bound<'_, PyAny>>) -> PyResult<Vec<Value>> {
+    let mut out = Vec::new();
+    if let Some(c) = cps.filter(|c| !c.is_none()) {
+        for x in c.try_iter()? {
+            out.push(json_arg(&x?, "checkpoint")?);
+        }
+    }
+    Ok(out)
+}
+
+/// Verifies an attestation log, streaming. `source`: a path (`str`/`os.PathLike`; read from
+/// disk without the GIL), log `bytes`, a binary file object, or an iterable of lines/chunks.
+/// `gate_keys`: `[{"gate_id","key_id","public_key"}]`. Returns the report dict.
+#[pyfunction]
+#[pyo3(signature = (source, gate_keys, *, checkpoints = None))]
+pub fn verify_log<'py>(py: Python<'py>, source: &Bound<'py, PyAny>, gate_keys: &Bound<'py, PyAny>, checkpoints: Option<&Bound<'py, PyAny>>) -> PyResult<Bound<'py, PyAny>> {
+    let keys = json_arg(gate_keys, "gate_keys")?;
+    let cps = checkpoints_arg(checkpoints)?;
+    let v = if source.is_instance_of::<PyBytes>() || source.is_instance_of::<pyo3::types::PyByteArray>() {
+        let b = bytes_arg(source, "log")?;
+        py.detach(|| api::attestation::verify_log_bytes(&b, &keys, &cps))
+    } else if source.is_instance_of::<PyString>() || source.hasattr("__fspath__")? {
+        let path: String = py.import("os")?.call_method1("fspath", (source,))?.extract()?;
+        py.detach(|| api::attestation::verify_log_file(&path, &keys, &cps))
+    } else {
+        let is_file = source.hasattr("read")?;
+        let obj = if is_file { source.clone().unbind() } else { source.try_iter()?.into_any().unbind() };
+        let mut r = std::io::BufReader::with_capacity(1 << 16, PyReader { obj, is_file, pending: Vec::new(), pos: 0, done: false });
+        py.detach(|| api::attestation::verify_log(&mut r, &keys, &cps))
+    }
+    .or_raise()?;
+    value_to_py(py, &v)
+}
+
+/// Verifies one attestation record's signature (not its chain position); returns the record.
+#[pyfunction]
+pub fn verify_attestation<'py>(py: Python<'py>, record: &Bound<'py, PyAny>, gate_keys: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    let b = json_text_arg(record, "record")?;
+    let keys = json_arg(gate_keys, "gate_keys")?;
+    value_to_py(py, &py.detach(|| api::attestation::verify_record(&b, &keys)).or_raise()?)
+}
+
+/// Verifies a checkpoint's signature; returns the checkpoint.
+#[pyfunction]
+pub fn verify_checkpoint<'py>(py: Python<'py>, checkpoint: &Bound<'py, PyAny>, gate_keys: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    let b = json_text_arg(checkpoint, "checkpoint")?;
+    let keys = json_arg(gate_keys, "gate_keys")?;
+    value_to_py(py, &py.detach(|| api::attestation::verify_checkpoint(&b, &keys)).or_raise()?)
+}
+
+pub fn register_gate(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<PyGate>()?;
+    m.add_function(wrap_pyfunction!(sign_approval, m)?)?;
+    m.add_function(wrap_pyfunction!(sign_pop, m)?)?;
+    m.add_function(wrap_pyfunction!(request_digest, m)?)?;
+    m.add_function(wrap_pyfunction!(verify_log, m)?)?;
+    m.add_function(wrap_pyfunction!(verify_attestation, m)?)?;
+    m.add_function(wrap_pyfunction!(verify_checkpoint, m)?)?;
     Ok(())
 }

@@ -7,7 +7,7 @@ functions the Node and WASM bindings use, so every language gives the same answe
 from __future__ import annotations
 
 import json as _json
-from typing import Any, Dict, Iterator, Optional
+from typing import Any, Dict, Iterator, List, Optional
 
 from . import _native
 from ._native import (  # noqa: F401  (re-exported)
@@ -33,6 +33,9 @@ from ._native import (  # noqa: F401  (re-exported)
     error_codes,
     load_credentials,
     parse_json,
+    request_digest,
+    sign_approval,
+    sign_pop,
     verify_signature,
 )
 
@@ -43,7 +46,9 @@ __all__ = [
     "Passport", "VerifiedEnvelope", "InspectedPassport", "Record",
     "canonicalize", "content_hash", "derive_ids", "error_codes", "load_credentials",
     "parse_json", "verify_signature", "verify_envelope", "inspect_passport",
-    "issue_passport", "self_issue_passport", "delegate_passport",
+    "issue_passport", "self_issue_passport", "delegate_passport", "verify_detached",
+    "Gate", "Decision", "Hold", "LogReport", "sign_approval", "sign_pop", "request_digest",
+    "verify_log", "verify_attestation", "verify_checkpoint",
 ]
 
 
@@ -211,6 +216,136 @@ def delegate_passport(parent: Any, parent_key: SigningKey, child_key: Any, *,
         out = _native.envelope_delegate(parent, parent_key, child_key, trust_store=trust_store, **params)
         return _json.dumps(out, separators=(",", ":"))
     return _native.jwt_delegate(parent, parent_key, agent_key=child_key, **params)
+
+
+class Decision(Record):
+    """A gate decision: ``decision`` is ``"allow"``, ``"request_hold"`` or ``"block"``.
+
+    A block is a result, not an exception. Attributes: ``decision``, ``reason``, ``detail``,
+    ``evaluations``, ``effective_constraints``, ``hold_id``, ``hold_expires_at``,
+    ``passport_id``, ``agent_id``, ``permission``, ``target``, ``request_digest``,
+    ``decided_at``, ``dry_run``, ``cached``, ``warnings``, ``upgrade``, ``attestation``,
+    ``checkpoint``, ``recorded_as``. Members the gate omits read as ``None``.
+    """
+
+    __slots__ = ()
+    _repr_fields = ("decision", "reason", "passport_id", "permission")
+    _optional = ("hold_id", "hold_expires_at", "upgrade", "attestation", "checkpoint")
+
+    def __getattr__(self, name: str) -> Any:
+        if name in Decision._optional:
+            return self._d.get(name)
+        return Record.__getattr__(self, name)
+
+    @property
+    def allowed(self) -> bool:
+        return bool(self._d["decision"] == "allow")
+
+    def __bool__(self) -> bool:
+        return self.allowed
+
+
+class Hold(Record):
+    """A request waiting for a person (``docs/api.md`` § Hold object)."""
+
+    __slots__ = ()
+    _repr_fields = ("hold_id", "action", "reason", "expires_at")
+
+
+class LogReport(Record):
+    """The result of verifying an attestation log: ``ok``, ``records``, ``passports``,
+    ``first_error`` (``{"index", "code", "detail"}`` or ``None``)."""
+
+    __slots__ = ()
+    _repr_fields = ("ok", "records", "passports", "first_error")
+
+    def __bool__(self) -> bool:
+        return bool(self._d["ok"])
+
+
+class Gate:
+    """A gate: hand it a passport and a request, get a :class:`Decision`.
+
+    ``Gate(config, *, revocation=None, notifier=None, pii_detector=None, log_path=None)``.
+    ``config`` is the gate config (dict or JSON text; ``trust_store`` may be a
+    :class:`TrustStore`). Hooks: ``revocation`` (a :class:`RevocationList`, its JSON, or an
+    object with ``passport_revoked(id)``, ``agent_revoked(id)``, ``issuer_key_revoked(iss, kid)``,
+    ``last_refreshed()``), ``notifier`` (``on_hold(hold)``, optional ``on_resolved(hold,
+    outcome)``), ``pii_detector`` (``detect(text) -> str | None``). Thread-safe; ``check``
+    releases the GIL.
+    """
+
+    __slots__ = ("_g",)
+
+    def __init__(self, config: Any, *, revocation: Any = None, notifier: Any = None,
+                 pii_detector: Any = None, log_path: Any = None) -> None:
+        self._g = _native.Gate(config, revocation=revocation, notifier=notifier,
+                               pii_detector=pii_detector, log_path=log_path)
+
+    @property
+    def gate_id(self) -> str:
+        return self._g.gate_id
+
+    def check(self, request: Any = None, *, now: Any = None, **fields: Any) -> Decision:
+        """Checks a request (dict / JSON text, or keyword fields: ``action``, ``passport``,
+        ``target``, ``cost_cents``, ``metadata``, ``nonce``, ``timestamp``, ``pop``,
+        ``client_id``, ``approval``)."""
+        return Decision(self._g.check(request, now=now, **fields))
+
+    def dry_run(self, request: Any = None, *, now: Any = None, **fields: Any) -> Decision:
+        """The whole pipeline, changing nothing (no counter, nonce, hold or record)."""
+        return Decision(self._g.dry_run(request, now=now, **fields))
+
+    def deny_hold(self, approval: Any, *, now: Any = None) -> Decision:
+        return Decision(self._g.deny_hold(approval, now=now))
+
+    def pending_holds(self) -> List[Hold]:
+        return [Hold(h) for h in self._g.pending_holds()]
+
+    def expire_holds(self, now: Any = None) -> List[Hold]:
+        return [Hold(h) for h in self._g.expire_holds(now)]
+
+    def heartbeat(self, at: Any = None) -> None:
+        self._g.heartbeat(at)
+
+    @property
+    def attestation_key(self) -> Optional[Dict[str, str]]:
+        """``{"gate_id", "key_id", "public_key"}``: what an auditor passes as ``gate_keys``."""
+        return self._g.attestation_key
+
+    def export_log(self) -> Optional[bytes]:
+        """The in-memory attestation log as JSON Lines (``None`` with ``log_path``)."""
+        return self._g.export_log()
+
+    @property
+    def log_len(self) -> int:
+        return self._g.log_len
+
+    def __repr__(self) -> str:
+        return repr(self._g)
+
+    def __reduce__(self) -> Any:
+        raise TypeError("Gate is not picklable (it holds live state); build one per process from its config")
+
+
+def verify_log(source: Any, gate_keys: Any, *, checkpoints: Any = None) -> LogReport:
+    """Verifies an attestation log, streaming (bounded memory; the GIL is released).
+
+    ``source``: a path (``str`` / ``os.PathLike``), the log as ``bytes``, a binary file object,
+    or an iterable of chunks. ``gate_keys``: ``[{"gate_id", "key_id", "public_key"}]`` (e.g.
+    ``[gate.attestation_key]``). A broken log is a report with ``ok=False``, not an exception.
+    """
+    return LogReport(_native.verify_log(source, gate_keys, checkpoints=checkpoints))
+
+
+def verify_attestation(record: Any, gate_keys: Any) -> Dict[str, Any]:
+    """Verifies one record's signature against the trusted gate keys; returns the record."""
+    return _native.verify_attestation(record, gate_keys)
+
+
+def verify_checkpoint(checkpoint: Any, gate_keys: Any) -> Dict[str, Any]:
+    """Verifies a checkpoint's signature; returns the checkpoint."""
+    return _native.verify_checkpoint(checkpoint, gate_keys)
 
 
 def InvalidInputError_(detail: str) -> Exception:
