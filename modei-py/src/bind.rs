@@ -803,13 +803,16 @@ impl PyGate {
     /// Runs the pipeline and changes nothing.
     #[pyo3(signature = (request = None, *, now = None, **fields))]
     fn dry_run<'py>(&self, py: Python<'py>, request: Option<&Bound<'py, PyAny>>, now: Option<&Bound<'py, PyAny>>, fields: Option<&Bound<'py, PyDict>>) -> PyResult<Bound<'py, PyAny>> {
-        let req = match request_arg(request, fields)? {
-            Req::Text(b) => api::parse_json(&b).map_err(|e| ::modei_core::Error::new(::modei_core::Code::RequestInvalid, e.detail().to_owned())).or_raise()?,
-            Req::Value(v) => v,
-        };
+        let req = request_arg(request, fields)?;
         let now = now_arg(now)?;
         let g = &self.inner;
-        value_to_py(py, &py.detach(|| g.dry_run(&req, now)).or_raise()?)
+        let v = py.detach(|| match &req {
+            Req::Text(b) => api::parse_json(b)
+                .map_err(|e| ::modei_core::Error::new(::modei_core::Code::RequestInvalid, e.detail().to_owned()))
+                .and_then(|v| g.dry_run(&v, now)),
+            Req::Value(v) => g.dry_run(v, now),
+        }).or_raise()?;
+        value_to_py(py, &v)
     }
 
     /// An operator denies a hold out of band (a signed approval with decision "denied").
