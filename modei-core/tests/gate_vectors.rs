@@ -19,8 +19,8 @@ use std::sync::Arc;
 
 /// 2026-03-02T00:00:00Z, a Monday.
 const T0: i64 = 1_772_409_600_000;
-const NOW: &str = "2026-03-02T12:00:00.000Z";
-const NOW_MS: i64 = T0 + 12 * 3_600_000;
+const NOW: &str = "2026-03-02T12:00:30.000Z";
+const NOW_MS: i64 = T0 + 12 * 3_600_000 + 30_000;
 
 fn dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../testvectors/gate")
@@ -236,7 +236,7 @@ fn cases() -> Vec<V> {
             Some(rate.clone()),
             r("api:get"),
         )
-        .prior(NOW_MS - 1, r("api:get"), 3)
+        .prior(NOW_MS - 30_001, r("api:get"), 3)
         .expect("allow", None, &[("core:rate:max_per_minute", "allow")]),
         v(
             "cost_at_max_per_action",
@@ -356,7 +356,7 @@ fn cases() -> Vec<V> {
         ),
         v(
             "hours_end_exclusive",
-            "12:00 is outside 09:00-12:00",
+            "12:00:30 is outside 09:00-12:00 (end exclusive)",
             Some(hours.clone()),
             r("ops:restart"),
         )

@@ -41,7 +41,9 @@ pub use request::{
 
 use crate::attestation::{AttestationDraft, AttestationLog, Attestor};
 use crate::catalog::{Catalog, CatalogPin, CatalogSet};
-use crate::constraints::{merge, ConstraintSet, Decision, Enforcer, EvalContext, PassportInfo};
+use crate::constraints::{
+    merge, ConstraintSet, Decision, Enforcer, EnforcerSettings, EvalContext, PassportInfo,
+};
 use crate::envelope::Tier;
 use crate::error::{Code, Error, Result};
 use crate::keys::{PublicKey, Signature};
