@@ -5,7 +5,7 @@ use super::anonymous::AnonymousPolicy;
 use super::holds::HoldNotifier;
 use crate::attestation::{AttestationLog, MemoryLog};
 use crate::catalog::{Catalog, CatalogSet};
-use crate::constraints::{Enforcer, EnforcerSettings};
+use crate::constraints::Enforcer;
 use crate::envelope::Tier;
 use crate::error::{Code, Error, Result};
 use crate::json;
@@ -375,9 +375,6 @@ impl GateConfig {
             }
             Some(_) => return Err(bad("heartbeat", "must be an RFC 3339 string".into())),
         }
-        let mut es = EnforcerSettings::default();
-        es.hold_ttl_ms = cfg.hold_ttl_ms;
-        cfg.enforcer.set_settings(es);
         Ok(cfg)
     }
 }

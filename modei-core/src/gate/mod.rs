@@ -41,7 +41,9 @@ pub use request::{
 
 use crate::attestation::{AttestationDraft, AttestationLog, Attestor};
 use crate::catalog::{Catalog, CatalogPin, CatalogSet};
-use crate::constraints::{merge, ConstraintSet, Decision, Enforcer, EvalContext, PassportInfo};
+use crate::constraints::{
+    merge, ConstraintSet, Decision, Enforcer, EnforcerSettings, EvalContext, PassportInfo,
+};
 use crate::envelope::Tier;
 use crate::error::{Code, Error, Result};
 use crate::keys::{PublicKey, Signature};
@@ -209,7 +211,7 @@ impl Gate {
             clock,
             state,
             log,
-            enforcer,
+            mut enforcer,
             notifier,
             leeway_ms,
             hold_ttl_ms,
@@ -266,6 +268,7 @@ impl Gate {
                 checkpoints,
             }),
         };
+        enforcer.set_settings(EnforcerSettings { hold_ttl_ms });
         let anon_effective = anonymous.constraints();
         let anon_set = enforcer.parse(&anon_effective)?;
         Ok(Gate {
@@ -408,7 +411,15 @@ impl Gate {
             cached: false,
             stored_target: hold.target.clone(),
         };
-        let d = self.finish(&ctx, &subject, verdict, None, Some(hold.permission.clone()));
+        let d = self.finish_locked(
+            &ctx,
+            &subject,
+            verdict,
+            None,
+            Some(hold.permission.clone()),
+            None,
+        );
+        drop(_g);
         if let Some(n) = &self.notifier {
             n.on_resolved(&hold, HoldOutcome::Denied);
         }
@@ -453,7 +464,8 @@ impl Gate {
             evaluations: Vec::new(),
             hold: None,
         };
-        self.finish(&ctx, &subject, v, None, Some(h.permission.clone()));
+        self.finish_locked(&ctx, &subject, v, None, Some(h.permission.clone()), None);
+        drop(_g);
         if let Some(n) = &self.notifier {
             n.on_resolved(h, HoldOutcome::Expired);
         }
@@ -508,7 +520,19 @@ impl Gate {
         };
         // 0. Request shape.
         let shape = req.validate().and_then(|_| match &req.target {
-            Some(t) => Target::parse(t).map(Some),
+            Some(t) => {
+                let t = Target::parse(t)?;
+                if t.as_str().len() > crate::attestation::MAX_TARGET_BYTES {
+                    return Err(Error::new(
+                        Code::RequestInvalid,
+                        format!(
+                            "the canonical target is longer than {} bytes",
+                            crate::attestation::MAX_TARGET_BYTES
+                        ),
+                    ));
+                }
+                Ok(Some(t))
+            }
             None => Ok(None),
         });
         match shape {
@@ -533,8 +557,11 @@ impl Gate {
                     ctx.digest = self.digest(&ctx, None);
                     self.finish(&ctx, &unverified(), Verdict::err(&e), None, None)
                 }
-                Ok((cached, warm)) => {
+                Ok((cached, warm, warnings)) => {
                     ctx.cached = warm;
+                    for w in &warnings {
+                        ctx.warnings.push(w.code().as_str().to_owned());
+                    }
                     self.run_passport(&mut ctx, &cached)
                 }
             },
@@ -614,9 +641,6 @@ impl Gate {
     fn run_passport(&self, ctx: &mut Ctx<'_>, cached: &Cached) -> GateDecision {
         let p = &cached.passport;
         ctx.digest = self.digest(ctx, Some(&p.passport_id));
-        for w in &p.warnings {
-            ctx.warnings.push(w.code().as_str().to_owned());
-        }
         let subject = Subject {
             chain: p.passport_id.clone(),
             agent_id: &p.agent_id,
@@ -772,27 +796,16 @@ impl Gate {
 
     /// 2. A verified passport: from the warm cache (re-running the time-dependent checks) or
     /// from a full verification. Returns it and whether it was warm.
-    fn verified(&self, bytes: &[u8], now: Timestamp) -> Result<(Arc<Cached>, bool)> {
+    fn verified(&self, bytes: &[u8], now: Timestamp) -> Result<(Arc<Cached>, bool, Vec<Warning>)> {
         let wire = bytes.trim_ascii();
         let key = *blake3::hash(wire).as_bytes();
         let hit = self.cache.read().ok().and_then(|c| c.get(&key).cloned());
         if let Some(c) = hit {
             let warnings = self.recheck(&c.passport, now)?;
-            if warnings.is_empty() && c.passport.warnings.is_empty() {
-                return Ok((c, true));
-            }
-            // Warnings change with time: hand back a copy carrying the current ones.
-            let mut p = c.passport.clone();
-            p.warnings = warnings;
-            return Ok((
-                Arc::new(Cached {
-                    passport: p,
-                    prepared: Mutex::new(Vec::new()),
-                }),
-                true,
-            ));
+            return Ok((c, true, warnings));
         }
         let passport = self.verifier.verify(wire, now)?;
+        let warnings = passport.warnings.clone();
         let cacheable = passport.lineage.is_empty();
         let entry = Arc::new(Cached {
             passport,
@@ -811,7 +824,7 @@ impl Gate {
                 c.insert(key, entry.clone());
             }
         }
-        Ok((entry, false))
+        Ok((entry, false, warnings))
     }
 
     /// The checks of a cached passport that depend on time or on mutable sources: the root
@@ -1222,10 +1235,15 @@ impl Gate {
                     .collect(),
             )
         });
+        // A malformed request's action may not be recordable as written.
+        let action = ctx.req.action.as_str();
+        let recordable = !action.is_empty()
+            && action.len() <= MAX_FIELD_BYTES
+            && !action.chars().any(char::is_control);
         let mut draft = AttestationDraft::new(
             &subject.chain,
             subject.agent_id,
-            &ctx.req.action,
+            if recordable { action } else { "(invalid)" },
             v.recorded.attestation(),
             ctx.now,
         )
