@@ -250,3 +250,20 @@ def test_jwt_vectors(f, c, store):
     assert p.root_issuer["id"] == ok["root_issuer"]
     assert len(p.lineage) == ok["lineage_len"]
     assert len(p.warnings) == ok["warnings"]
+
+
+# --- Gate vectors ---------------------------------------------------------------------------
+
+GATE = load("gate/vectors.json")["vectors"]
+
+
+@pytest.mark.parametrize("v", GATE, ids=[v["name"] for v in GATE])
+def test_gate_vectors(v):
+    g = m.Gate(v["config"])
+    for p in v["prior"]:
+        g.check(p["request"], now=p["now"])
+    d = g.check(v["request"], now=v["now"])
+    e = v["expect"]
+    assert d.decision == e["decision"], d.to_dict()
+    assert d.reason == e["reason"], d.to_dict()
+    assert [{"key": x["key"], "outcome": x["outcome"]} for x in d.evaluations] == e["evaluations"]
