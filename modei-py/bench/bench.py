@@ -115,9 +115,21 @@ def build_ops():
     req = {"passport": token, "action": "flights:book", "cost_cents": 1200}
     ops["modei_core Gate.check (warm: verify cached; constraints + signed attestation)"] = \
         lambda: g.check(req, now=NOW)
-    g0 = gate(cache_capacity=0)
-    ops["modei_core Gate.check (cold: full verify + constraints + signed attestation)"] = \
-        lambda: g0.check(req, now=NOW)
+    # Cold: cache of one passport, two passports alternating, so every check verifies in full.
+    import jwt as pyjwt2
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    claims2 = json.loads(base64.urlsafe_b64decode(token.split(".")[1] + "=="))
+    claims2["jti"] = claims2["jti"] + "-b"
+    token2 = pyjwt2.encode(claims2, Ed25519PrivateKey.from_private_bytes(SEED), algorithm="EdDSA",
+                           headers={"typ": "modei-passport+jwt", "kid": "acme-1"})
+    g0 = gate(cache_capacity=1)
+    reqs = [req, dict(req, passport=token2)]
+    flip = [0]
+
+    def cold():
+        flip[0] ^= 1
+        return g0.check(reqs[flip[0]], now=NOW)
+    ops["modei_core Gate.check (cold: full verify + constraints + signed attestation)"] = cold
     return ops, token
 
 

@@ -989,3 +989,57 @@ pub fn register_gate(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(verify_checkpoint, m)?)?;
     Ok(())
 }
+
+// ---------------------------------------------------------------------------------------------
+// Catalogs
+// ---------------------------------------------------------------------------------------------
+
+/// Verifies a published catalog (hash and signature); returns it as a dict.
+#[pyfunction]
+pub fn verify_catalog<'py>(py: Python<'py>, catalog: &Bound<'py, PyAny>, gate_keys: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    let b = json_text_arg(catalog, "catalog")?;
+    let keys = json_arg(gate_keys, "gate_keys")?;
+    value_to_py(py, &py.detach(|| api::catalog::verify(&b, &keys)).or_raise()?)
+}
+
+/// What changed between two published catalogs, with `breaking` flags.
+#[pyfunction]
+pub fn diff_catalogs<'py>(py: Python<'py>, old: &Bound<'py, PyAny>, new: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    let a = json_text_arg(old, "old")?;
+    let b = json_text_arg(new, "new")?;
+    value_to_py(py, &api::catalog::diff_json(&a, &b).or_raise()?)
+}
+
+/// A gate's published catalogs, for pin checks.
+#[pyclass(module = "modei_core", frozen)]
+pub struct CatalogSet {
+    inner: api::catalog::CatalogSetHandle,
+}
+
+#[pymethods]
+impl CatalogSet {
+    #[new]
+    fn py_new(gate_id: &str, catalogs: &Bound<'_, PyAny>, gate_keys: &Bound<'_, PyAny>) -> PyResult<Self> {
+        let mut cats = Vec::new();
+        for c in catalogs.try_iter()? {
+            cats.push(json_arg(&c?, "catalog")?);
+        }
+        let keys = json_arg(gate_keys, "gate_keys")?;
+        Ok(CatalogSet { inner: api::catalog::CatalogSetHandle::new(gate_id, &cats, &keys).or_raise()? })
+    }
+    /// Checks a pin `{"gate_id","version","content_hash"?}`: `{"version","content_hash"}` of the
+    /// pinned catalog, or `CatalogError` (`catalog_pin_unknown`, `catalog_pin_incompatible`).
+    fn check_pin<'py>(&self, py: Python<'py>, pin: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        value_to_py(py, &self.inner.check_pin(&json_arg(pin, "pin")?).or_raise()?)
+    }
+    #[getter]
+    fn current_version(&self) -> Option<u64> { self.inner.current_version() }
+    fn __repr__(&self) -> String { format!("CatalogSet(current_version={:?})", self.inner.current_version()) }
+}
+
+pub fn register_catalog(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<CatalogSet>()?;
+    m.add_function(wrap_pyfunction!(verify_catalog, m)?)?;
+    m.add_function(wrap_pyfunction!(diff_catalogs, m)?)?;
+    Ok(())
+}

@@ -145,5 +145,6 @@ fn py_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(_raise_for_test, m)?)?;
     bind::register(m)?;
     bind::register_gate(m)?;
+    bind::register_catalog(m)?;
     Ok(())
 }

@@ -148,3 +148,13 @@ def test_envelope_delegation_both_forms():
         assert m.inspect_passport(kid).verified is False
         with pytest.raises(m.PassportError):
             m.delegate_passport(parent, root, child.public_key, permissions=["b:write"], ttl_seconds=60)
+
+
+def test_readme_tour_runs(capsys):
+    import re
+    readme = (pathlib.Path(__file__).resolve().parents[1] / "README.md").read_text()
+    code = re.search(r"```python\n(.*?)```", readme, re.S).group(1)
+    exec(compile(code, "README.md", "exec"), {})
+    out = capsys.readouterr().out.split("\n")
+    assert out[1].startswith("allow None 1") and out[2] == "block core:cost:max_per_action"
+    assert out[3].startswith("request_hold appr_") and out[4] == "True 3" and out[5] == "jwt_malformed"

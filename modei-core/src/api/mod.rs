@@ -21,6 +21,7 @@
 
 pub mod attestation;
 pub mod canonical;
+pub mod catalog;
 pub mod gate;
 pub mod keys;
 pub mod passport;

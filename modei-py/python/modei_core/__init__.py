@@ -13,6 +13,7 @@ from . import _native
 from ._native import (  # noqa: F401  (re-exported)
     AttestationError,
     CanonicalizationError,
+    CatalogSet,
     CatalogError,
     ConstraintError,
     InvalidInputError,
@@ -30,12 +31,14 @@ from ._native import (  # noqa: F401  (re-exported)
     canonicalize,
     content_hash,
     derive_ids,
+    diff_catalogs,
     error_codes,
     load_credentials,
     parse_json,
     request_digest,
     sign_approval,
     sign_pop,
+    verify_catalog,
     verify_signature,
 )
 
@@ -49,6 +52,7 @@ __all__ = [
     "issue_passport", "self_issue_passport", "delegate_passport", "verify_detached",
     "Gate", "Decision", "Hold", "LogReport", "sign_approval", "sign_pop", "request_digest",
     "verify_log", "verify_attestation", "verify_checkpoint",
+    "CatalogSet", "verify_catalog", "diff_catalogs",
 ]
 
 
