@@ -1066,6 +1066,8 @@ fn malformed_requests() {
         req(&pp, "a:b").cost(-1),
         req(&pp, "a:b").target("http://user:pw@x.example/"),
         req(&pp, "a:b").metadata(json!([1])),
+        GateRequest::new("docs:read").client("x".repeat(600)),
+        req(&pp, "a:b").target(format!("https://x.example/{}", "a".repeat(3000))),
     ] {
         assert_eq!(reason(&g.check_at(&r, at(T0))), "request_invalid", "{r:?}");
     }

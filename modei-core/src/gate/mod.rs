@@ -539,14 +539,8 @@ impl Gate {
             Ok(t) => ctx.target = t,
             Err(e) => {
                 ctx.digest = self.digest(&ctx, None);
-                let chain = match (&req.passport, &req.client_id) {
-                    (None, Some(c)) if self.anonymous.enabled => format!("anon:{c}"),
-                    _ => UNVERIFIED_CHAIN.to_owned(),
-                };
-                let s = Subject {
-                    chain,
-                    ..unverified()
-                };
+                // A malformed request has no trustworthy subject: the unverified chain.
+                let s = unverified();
                 return self.finish(&ctx, &s, Verdict::err(&e), None, None);
             }
         }
