@@ -336,7 +336,7 @@ fn verification_failures_block_with_the_verify_code_on_the_unverified_chain() {
             "agent_x",
             agent_key().public_key(),
             at(T0 - 1000),
-            at(T0 + 1000_000),
+            at(T0 + 1_000_000),
         );
         iss.permissions = vec![];
         iss.issue("globex", "g-1", &issuer_key()).unwrap()

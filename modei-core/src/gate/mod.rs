@@ -78,11 +78,14 @@ struct Prepared {
     has_fail_closed: bool,
 }
 
+/// Prepared constraints, or the error preparing them (cached either way).
+type PreparedResult = std::result::Result<Arc<Prepared>, Error>;
+
 /// A verified passport on the warm path.
 struct Cached {
     passport: Passport,
     /// Permission key → prepared constraints (or the error preparing them).
-    prepared: Mutex<Vec<(String, std::result::Result<Arc<Prepared>, Error>)>>,
+    prepared: Mutex<Vec<(String, PreparedResult)>>,
 }
 
 struct Attesting {
@@ -789,7 +792,7 @@ impl Gate {
     }
 
     /// 2. A verified passport: from the warm cache (re-running the time-dependent checks) or
-    /// from a full verification. Returns it and whether it was warm.
+    /// from a full verification. Returns it, whether it was warm, and the current warnings.
     fn verified(&self, bytes: &[u8], now: Timestamp) -> Result<(Arc<Cached>, bool, Vec<Warning>)> {
         let wire = bytes.trim_ascii();
         let key = *blake3::hash(wire).as_bytes();
