@@ -791,7 +791,7 @@ impl Gate {
         d
     }
 
-    /// 2. A verified passport: from the warm cache (re-running the time-dependent checks) or
+    /// Step 2: A verified passport: from the warm cache (re-running the time-dependent checks) or
     /// from a full verification. Returns it, whether it was warm, and the current warnings.
     fn verified(&self, bytes: &[u8], now: Timestamp) -> Result<(Arc<Cached>, bool, Vec<Warning>)> {
         let wire = bytes.trim_ascii();
@@ -883,7 +883,7 @@ impl Gate {
         Ok(warnings)
     }
 
-    /// 3. The catalog the passport pins (when catalogs are configured).
+    /// Step 3: The catalog the passport pins (when catalogs are configured).
     fn check_pin(&self, p: &Passport, now: Timestamp) -> Result<Option<&Catalog>> {
         let Some(set) = &self.catalogs else {
             return Ok(None);
@@ -912,7 +912,7 @@ impl Gate {
         set.check_pin_at(now, gate, version, hash).map(Some)
     }
 
-    /// 4. The prepared constraints for `perm_key` (cached on the passport entry).
+    /// Step 4: The prepared constraints for `perm_key` (cached on the passport entry).
     fn prepared(
         &self,
         cached: &Cached,
@@ -982,7 +982,7 @@ impl Gate {
         })
     }
 
-    /// 5. Nonce, timestamp window, PoP, nonce uniqueness.
+    /// Step 5: Nonce, timestamp window, PoP, nonce uniqueness.
     fn check_replay(&self, ctx: &Ctx<'_>, p: &Passport) -> Result<()> {
         let req = ctx.req;
         let strict = self.profile != Profile::L1;
@@ -1060,7 +1060,7 @@ impl Gate {
         Ok(())
     }
 
-    /// 6. Resolves the hold the request's approval names.
+    /// Step 6: Resolves the hold the request's approval names.
     fn apply_approval(
         &self,
         ctx: &Ctx<'_>,
