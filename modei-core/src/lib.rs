@@ -16,6 +16,8 @@
 //! - [`envelope`]: Modei v2 passport envelopes: parse, verify, issue, delegate.
 
 pub mod canonical;
+pub mod cel_rules;
+pub mod constraints;
 pub mod credentials;
 pub mod encoding;
 pub mod envelope;
@@ -23,6 +25,8 @@ pub mod error;
 pub mod error_table;
 pub mod json;
 pub mod keys;
+pub mod state;
+pub mod target;
 pub mod time;
 
 pub use error::{Code, Error, Family, Result};

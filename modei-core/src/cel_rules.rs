@@ -1,0 +1,714 @@
+//! `core:cel:rules`: host-written rules in Google's Common Expression Language.
+//!
+//! ```json
+//! {"core:cel:rules": [
+//!   {"expr": "request.cost_cents + state.spend.day <= 5000", "on_false": "request_hold",
+//!    "message": "over $50 today needs a human"},
+//!   {"expr": "request.host.endsWith('.example.com')", "on_false": "block"}
+//! ]}
+//! ```
+//!
+//! Variables (all JSON integers that fit `i64` are CEL `int`, never `uint`, so
+//! `request.cost_cents + 1` works):
+//! - `request`: `action`, `target` (canonical string or `null`), `host`, `path` (or `null`),
+//!   `cost_cents`, `metadata` (the request metadata);
+//! - `passport`: `id`, `agent`, `issuer`, `tier`, `permission`;
+//! - `state`: `count.minute|hour|day`, `spend.hour|day|month|total` (cents, reservations
+//!   included), `recent_5m`, `baseline_30m`;
+//! - `now`: the decision instant as an `int` of Unix **milliseconds** (the `chrono` feature of
+//!   the `cel` crate is off, so there is no `timestamp` type).
+//!
+//! Bounds, all checked before or instead of trusting the parser: expression length
+//! [`MAX_EXPR_LEN`]; bracket nesting [`MAX_BRACKET_DEPTH`], selections [`MAX_SELECTS`] and
+//! unary-operator runs [`MAX_UNARY_RUN`] pre-scanned **before** parsing (so the parser cannot overflow the stack);
+//! binary-operator count [`MAX_OPERATORS`] pre-scanned too; after parsing, AST depth
+//! [`MAX_AST_DEPTH`], AST size [`MAX_AST_NODES`] and comprehension nesting
+//! [`MAX_COMPREHENSION_NESTING`] and count [`MAX_COMPREHENSIONS`] are walked iteratively; functions in [`DENIED_FUNCTIONS`]
+//! (string `replace`, whose output can grow geometrically) are refused. The context is
+//! bounded too: at most [`MAX_CONTEXT_NODES`] values, lists of [`MAX_CONTEXT_LIST`], strings
+//! of [`MAX_CONTEXT_STRING`] bytes and nesting [`MAX_CONTEXT_DEPTH`]; larger metadata blocks
+//! the rule (fail closed). With comprehensions nested at most twice over lists of at most
+//! 128 items, a rule does at most about 16 000 steps per pair of lists.
+//!
+//! Without the crate feature `cel`, `core:cel:rules` is refused at parse time with
+//! `unknown_constraint` (the gate then blocks).
+
+use crate::constraints::{Decision, EvalContext, Evaluation};
+use crate::error::{Code, Error, Result};
+use crate::state::StateSnapshot;
+use serde_json::Value;
+
+/// Longest rule expression, in bytes.
+pub const MAX_EXPR_LEN: usize = 4096;
+/// Most rules in one `core:cel:rules`.
+pub const MAX_RULES: usize = 32;
+/// Deepest `(`/`[`/`{` nesting accepted by the pre-scan. The `cel` crate's ANTLR parser uses
+/// about 200 KB of stack per nesting level in a debug build (about 10 KB in release; measured
+/// with 0.15.0): 8 levels fit the 2 MiB of a test thread in debug and stay far inside the
+/// 1 MiB default stack of WASM in release.
+pub const MAX_BRACKET_DEPTH: usize = 8;
+/// Most member selections (`.`) accepted by the pre-scan (a long `a.b.c...` chain nests too).
+pub const MAX_SELECTS: usize = 64;
+/// Longest run of unary `!`/`-` accepted by the pre-scan.
+pub const MAX_UNARY_RUN: usize = 4;
+/// Most binary operators (`+ - * / % < > == != <= >= && || ?`) accepted by the pre-scan.
+pub const MAX_OPERATORS: usize = 48;
+/// Deepest AST accepted.
+pub const MAX_AST_DEPTH: usize = 48;
+/// Largest AST accepted (macros expand, so this counts expanded nodes).
+pub const MAX_AST_NODES: usize = 2048;
+/// Deepest nesting of comprehensions (`all`, `exists`, `exists_one`, `map`, `filter`).
+pub const MAX_COMPREHENSION_NESTING: usize = 2;
+/// Most comprehensions in one expression (nested or side by side).
+pub const MAX_COMPREHENSIONS: usize = 4;
+/// Functions refused in rules.
+pub const DENIED_FUNCTIONS: &[&str] = &["replace"];
+/// Most values in the converted context.
+pub const MAX_CONTEXT_NODES: usize = 10_000;
+/// Longest list (and most keys of an object) in the converted context. With comprehensions
+/// nested twice, a rule takes at most 128 × 128 ≈ 16 000 steps over one list (measured about
+/// 0.5 µs a step in release: under 10 ms).
+pub const MAX_CONTEXT_LIST: usize = 128;
+/// Longest string in the converted context, in bytes.
+pub const MAX_CONTEXT_STRING: usize = 64 * 1024;
+/// Deepest nesting in the converted context.
+pub const MAX_CONTEXT_DEPTH: usize = 16;
+/// Compiled programs kept in an engine's cache (cleared when full).
+pub const CACHE_CAPACITY: usize = 256;
+
+fn cel_err(detail: impl Into<String>) -> Error {
+    Error::new(Code::CelError, detail)
+}
+
+/// Checks length, bracket depth, unary runs and operator count without parsing. String
+/// literals are skipped (their brackets do not count).
+pub fn prescan(expr: &str) -> Result<()> {
+    if expr.len() > MAX_EXPR_LEN {
+        return Err(cel_err(format!(
+            "expression is {} bytes; at most {MAX_EXPR_LEN}",
+            expr.len()
+        )));
+    }
+    if expr.trim().is_empty() {
+        return Err(cel_err("expression is empty"));
+    }
+    let b = expr.as_bytes();
+    let (mut depth, mut ops, mut unary, mut selects) = (0usize, 0usize, 0usize, 0usize);
+    let mut prev_operand = false; // was the previous token an operand (for unary '-')
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        match c {
+            b'\'' | b'"' => {
+                // Skip a string literal (triple quotes included; escapes skip one byte).
+                let triple = b.get(i + 1) == Some(&c) && b.get(i + 2) == Some(&c);
+                let q = if triple { 3 } else { 1 };
+                i += q;
+                loop {
+                    if i >= b.len() {
+                        return Err(cel_err("unterminated string literal"));
+                    }
+                    if b[i] == b'\\' {
+                        i += 2;
+                        continue;
+                    }
+                    if b[i] == c
+                        && (!triple || (b.get(i + 1) == Some(&c) && b.get(i + 2) == Some(&c)))
+                    {
+                        i += q;
+                        break;
+                    }
+                    i += 1;
+                }
+                prev_operand = true;
+                unary = 0;
+                continue;
+            }
+            b'(' | b'[' | b'{' => {
+                depth += 1;
+                if depth > MAX_BRACKET_DEPTH {
+                    return Err(cel_err(format!(
+                        "brackets nest deeper than {MAX_BRACKET_DEPTH} at byte {i}"
+                    )));
+                }
+                prev_operand = false;
+                unary = 0;
+            }
+            b')' | b']' | b'}' => {
+                depth = depth.saturating_sub(1);
+                prev_operand = true;
+                unary = 0;
+            }
+            b'!' if b.get(i + 1) != Some(&b'=') => {
+                unary += 1;
+                prev_operand = false;
+            }
+            b'-' if !prev_operand => {
+                unary += 1;
+            }
+            b'+' | b'-' | b'*' | b'/' | b'%' | b'<' | b'>' | b'=' | b'!' | b'&' | b'|' | b'?' => {
+                // Two-character operators count once.
+                let two = matches!(
+                    (c, b.get(i + 1)),
+                    (b'=', Some(b'='))
+                        | (b'!', Some(b'='))
+                        | (b'<', Some(b'='))
+                        | (b'>', Some(b'='))
+                        | (b'&', Some(b'&'))
+                        | (b'|', Some(b'|'))
+                );
+                ops += 1;
+                if two {
+                    i += 1;
+                }
+                prev_operand = false;
+                unary = 0;
+            }
+            b' ' | b'\t' | b'\n' | b'\r' => {}
+            b'.' => {
+                selects += 1;
+                if selects > MAX_SELECTS {
+                    return Err(cel_err(format!("more than {MAX_SELECTS} '.' selections")));
+                }
+                prev_operand = false;
+                unary = 0;
+            }
+            _ => {
+                prev_operand = true;
+                unary = 0;
+            }
+        }
+        if unary > MAX_UNARY_RUN {
+            return Err(cel_err(format!(
+                "more than {MAX_UNARY_RUN} unary operators in a row at byte {i}"
+            )));
+        }
+        if ops > MAX_OPERATORS {
+            return Err(cel_err(format!(
+                "more than {MAX_OPERATORS} binary operators"
+            )));
+        }
+        i += 1;
+    }
+    Ok(())
+}
+
+/// One compiled rule.
+#[derive(Clone)]
+pub struct CelRule {
+    /// The expression text.
+    pub expr: String,
+    /// What a `false` result means: `block` or `request_hold`.
+    pub on_false: Decision,
+    /// The human message for `detail`.
+    pub message: Option<String>,
+    #[cfg(feature = "cel")]
+    program: std::sync::Arc<cel::Program>,
+}
+
+/// The rules of one `core:cel:rules` value, compiled.
+#[derive(Clone)]
+pub struct CelRules {
+    rules: Vec<CelRule>,
+}
+
+impl std::fmt::Debug for CelRule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CelRule")
+            .field("expr", &self.expr)
+            .field("on_false", &self.on_false)
+            .field("message", &self.message)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for CelRules {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(&self.rules).finish()
+    }
+}
+
+impl CelRules {
+    /// The rules, in order.
+    pub fn rules(&self) -> &[CelRule] {
+        &self.rules
+    }
+}
+
+/// Compiles CEL rules and caches programs by expression text. Owned by an
+/// [`Enforcer`](crate::constraints::Enforcer); no global state.
+pub struct CelEngine {
+    #[cfg(feature = "cel")]
+    env: std::sync::Arc<cel::Env>,
+    #[cfg(feature = "cel")]
+    cache: std::sync::Mutex<std::collections::HashMap<String, std::sync::Arc<cel::Program>>>,
+}
+
+impl Default for CelEngine {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+fn parse_rule_shapes(key: &str, value: &Value) -> Result<Vec<(String, Decision, Option<String>)>> {
+    let inv = |d: String| Error::new(Code::ConstraintInvalid, format!("{key}: {d}"));
+    let arr = value
+        .as_array()
+        .ok_or_else(|| inv("must be a list of {expr, on_false, message?}".into()))?;
+    if arr.is_empty() || arr.len() > MAX_RULES {
+        return Err(inv(format!("must hold 1..={MAX_RULES} rules")));
+    }
+    let mut out = Vec::with_capacity(arr.len());
+    for (i, r) in arr.iter().enumerate() {
+        let o = r
+            .as_object()
+            .ok_or_else(|| inv(format!("rule[{i}] must be an object")))?;
+        for k in o.keys() {
+            if !matches!(k.as_str(), "expr" | "on_false" | "message") {
+                return Err(inv(format!("rule[{i}]: unknown field {k:?}")));
+            }
+        }
+        let expr = o
+            .get("expr")
+            .and_then(Value::as_str)
+            .ok_or_else(|| inv(format!("rule[{i}] needs a string \"expr\"")))?;
+        let on_false = match o.get("on_false").and_then(Value::as_str) {
+            Some("block") | None => Decision::Block,
+            Some("request_hold") => Decision::RequestHold,
+            Some(x) => {
+                return Err(inv(format!(
+                    "rule[{i}]: on_false {x:?} must be block or request_hold"
+                )))
+            }
+        };
+        let message = match o.get("message") {
+            None => None,
+            Some(Value::String(s)) if s.len() <= 1024 => Some(s.clone()),
+            Some(_) => {
+                return Err(inv(format!(
+                    "rule[{i}]: message must be a string of at most 1024 bytes"
+                )))
+            }
+        };
+        out.push((expr.to_string(), on_false, message));
+    }
+    Ok(out)
+}
+
+#[cfg(not(feature = "cel"))]
+impl CelEngine {
+    /// An engine (without the `cel` feature it refuses every rule).
+    pub fn new() -> Self {
+        CelEngine {}
+    }
+
+    /// Without the `cel` feature: always `unknown_constraint`.
+    pub fn check(&self, _expr: &str) -> Result<()> {
+        Err(Error::new(
+            Code::UnknownConstraint,
+            "core:cel:rules: this build has no CEL support (crate feature `cel` is off); failing closed",
+        ))
+    }
+
+    pub(crate) fn parse_rules(&self, key: &str, value: &Value) -> Result<CelRules> {
+        let _ = parse_rule_shapes(key, value)?;
+        Err(Error::new(
+            Code::UnknownConstraint,
+            format!(
+                "{key}: this build has no CEL support (crate feature `cel` is off); failing closed"
+            ),
+        ))
+    }
+
+    pub(crate) fn evaluate(
+        &self,
+        key: &str,
+        _rules: &CelRules,
+        _ctx: &EvalContext,
+        _state: &StateSnapshot,
+    ) -> Evaluation {
+        Evaluation::new(
+            key,
+            Decision::Block,
+            Value::Null,
+            Value::Null,
+            "no CEL support",
+        )
+    }
+}
+
+#[cfg(feature = "cel")]
+mod imp {
+    use super::*;
+    use cel::common::ast::Expr;
+    use cel::objects::{Key, Map as CelMap};
+    use cel::{Context, Env, Program, Value as CV};
+    use std::collections::HashMap;
+    use std::panic::{catch_unwind, AssertUnwindSafe};
+    use std::sync::{Arc, Mutex};
+
+    /// Converts JSON to a CEL value: integers that fit `i64` become `int`, larger positive ones
+    /// `uint`, other numbers `double`. Bounded by the `MAX_CONTEXT_*` limits.
+    pub fn json_to_cel(v: &Value) -> Result<CV> {
+        let mut budget = MAX_CONTEXT_NODES;
+        conv(v, 0, &mut budget)
+    }
+
+    fn conv(v: &Value, depth: usize, budget: &mut usize) -> Result<CV> {
+        if depth > MAX_CONTEXT_DEPTH {
+            return Err(cel_err(format!(
+                "request data nests deeper than {MAX_CONTEXT_DEPTH} for CEL"
+            )));
+        }
+        if *budget == 0 {
+            return Err(cel_err(format!(
+                "request data has more than {MAX_CONTEXT_NODES} values for CEL"
+            )));
+        }
+        *budget -= 1;
+        Ok(match v {
+            Value::Null => CV::Null,
+            Value::Bool(b) => CV::Bool(*b),
+            Value::Number(n) => {
+                if let Some(i) = n.as_i64() {
+                    CV::Int(i)
+                } else if let Some(u) = n.as_u64() {
+                    CV::UInt(u)
+                } else {
+                    CV::Float(n.as_f64().unwrap_or(f64::NAN))
+                }
+            }
+            Value::String(s) => {
+                if s.len() > MAX_CONTEXT_STRING {
+                    return Err(cel_err(format!("a string in request data is longer than {MAX_CONTEXT_STRING} bytes for CEL")));
+                }
+                CV::String(Arc::new(s.clone()))
+            }
+            Value::Array(a) => {
+                if a.len() > MAX_CONTEXT_LIST {
+                    return Err(cel_err(format!(
+                        "a list in request data has more than {MAX_CONTEXT_LIST} items for CEL"
+                    )));
+                }
+                CV::List(Arc::new(
+                    a.iter()
+                        .map(|x| conv(x, depth + 1, budget))
+                        .collect::<Result<Vec<_>>>()?,
+                ))
+            }
+            Value::Object(o) => {
+                if o.len() > MAX_CONTEXT_LIST {
+                    return Err(cel_err(format!(
+                        "an object in request data has more than {MAX_CONTEXT_LIST} keys for CEL"
+                    )));
+                }
+                let mut m = HashMap::with_capacity(o.len());
+                for (k, x) in o {
+                    m.insert(
+                        Key::String(Arc::new(k.clone())),
+                        conv(x, depth + 1, budget)?,
+                    );
+                }
+                CV::Map(CelMap { map: Arc::new(m) })
+            }
+        })
+    }
+
+    fn map(entries: Vec<(&str, CV)>) -> CV {
+        let m: HashMap<Key, CV> = entries
+            .into_iter()
+            .map(|(k, v)| (Key::String(Arc::new(k.to_string())), v))
+            .collect();
+        CV::Map(CelMap { map: Arc::new(m) })
+    }
+
+    fn s(x: &str) -> CV {
+        CV::String(Arc::new(x.to_string()))
+    }
+
+    fn opt(x: Option<&str>) -> CV {
+        x.map(s).unwrap_or(CV::Null)
+    }
+
+    fn int(x: u64) -> CV {
+        CV::Int(i64::try_from(x).unwrap_or(i64::MAX))
+    }
+
+    /// Builds the `request`, `passport`, `state` and `now` variables.
+    pub(crate) fn variables(
+        ctx: &EvalContext,
+        st: &StateSnapshot,
+    ) -> Result<Vec<(&'static str, CV)>> {
+        let t = ctx.target.as_ref();
+        let request = map(vec![
+            ("action", s(&ctx.action)),
+            ("target", opt(t.map(|t| t.as_str()))),
+            ("host", opt(t.and_then(|t| t.host()))),
+            ("path", opt(t.map(|t| t.path()))),
+            ("cost_cents", CV::Int(ctx.cost_cents)),
+            ("metadata", json_to_cel(&ctx.metadata)?),
+        ]);
+        let p = &ctx.passport;
+        let passport = map(vec![
+            ("id", s(&p.passport_id)),
+            ("agent", s(&p.agent_id)),
+            ("issuer", s(&p.issuer)),
+            ("tier", s(&p.tier)),
+            ("permission", s(&p.permission)),
+        ]);
+        let state = map(vec![
+            (
+                "count",
+                map(vec![
+                    ("minute", int(st.count_minute)),
+                    ("hour", int(st.count_hour)),
+                    ("day", int(st.count_day)),
+                ]),
+            ),
+            (
+                "spend",
+                map(vec![
+                    ("hour", CV::Int(st.spend_hour)),
+                    ("day", CV::Int(st.spend_day)),
+                    ("month", CV::Int(st.spend_month)),
+                    ("total", CV::Int(st.spend_total)),
+                ]),
+            ),
+            ("recent_5m", int(st.recent_5m)),
+            ("baseline_30m", int(st.baseline_30m)),
+        ]);
+        Ok(vec![
+            ("request", request),
+            ("passport", passport),
+            ("state", state),
+            ("now", CV::Int(ctx.now.unix_millis())),
+        ])
+    }
+
+    /// Walks the AST iteratively: depth, size, comprehension nesting, denied functions.
+    fn check_ast(program: &Program) -> Result<()> {
+        let mut stack: Vec<(&cel::IdedExpr, usize, usize)> = vec![(program.expression(), 1, 0)];
+        let mut nodes = 0usize;
+        let mut comprehensions = 0usize;
+        while let Some((e, depth, comp)) = stack.pop() {
+            nodes += 1;
+            if nodes > MAX_AST_NODES {
+                return Err(cel_err(format!(
+                    "expression has more than {MAX_AST_NODES} nodes after macro expansion"
+                )));
+            }
+            if depth > MAX_AST_DEPTH {
+                return Err(cel_err(format!(
+                    "expression nests deeper than {MAX_AST_DEPTH}"
+                )));
+            }
+            let d = depth + 1;
+            match &e.expr {
+                Expr::Call(c) => {
+                    if DENIED_FUNCTIONS.contains(&c.func_name.as_str()) {
+                        return Err(cel_err(format!(
+                            "function {:?} is not allowed in rules",
+                            c.func_name
+                        )));
+                    }
+                    if let Some(t) = &c.target {
+                        stack.push((t, d, comp));
+                    }
+                    for a in &c.args {
+                        stack.push((a, d, comp));
+                    }
+                }
+                Expr::Comprehension(c) => {
+                    comprehensions += 1;
+                    if comprehensions > MAX_COMPREHENSIONS {
+                        return Err(cel_err(format!(
+                            "more than {MAX_COMPREHENSIONS} comprehensions"
+                        )));
+                    }
+                    let comp = comp + 1;
+                    if comp > MAX_COMPREHENSION_NESTING {
+                        return Err(cel_err(format!(
+                            "comprehensions nest deeper than {MAX_COMPREHENSION_NESTING}"
+                        )));
+                    }
+                    for x in [
+                        &c.iter_range,
+                        &c.accu_init,
+                        &c.loop_cond,
+                        &c.loop_step,
+                        &c.result,
+                    ] {
+                        stack.push((x, d, comp));
+                    }
+                }
+                Expr::List(l) => {
+                    for x in &l.elements {
+                        stack.push((x, d, comp));
+                    }
+                }
+                Expr::Map(m) => {
+                    for en in &m.entries {
+                        if let cel::common::ast::EntryExpr::MapEntry(me) = &en.expr {
+                            stack.push((&me.key, d, comp));
+                            stack.push((&me.value, d, comp));
+                        } else {
+                            return Err(cel_err("struct fields are not allowed in rules"));
+                        }
+                    }
+                }
+                Expr::Select(sel) => stack.push((&sel.operand, d, comp)),
+                Expr::Struct(_) => {
+                    return Err(cel_err("message construction is not allowed in rules"))
+                }
+                Expr::Ident(_) | Expr::Literal(_) | Expr::Unspecified => {}
+            }
+        }
+        Ok(())
+    }
+
+    impl CelEngine {
+        /// An engine with the CEL standard library plus the `strings` extension (minus
+        /// [`DENIED_FUNCTIONS`]).
+        pub fn new() -> Self {
+            let mut env = Env::stdlib();
+            // The strings extension only fails on a name clash, which a fresh stdlib env
+            // does not have; without it rules just lack those functions.
+            let _ = env.add_extension(cel::extensions::strings);
+            CelEngine {
+                env: Arc::new(env),
+                cache: Mutex::new(HashMap::new()),
+            }
+        }
+
+        /// Compiles (or fetches from the cache) one expression.
+        pub(crate) fn compile(&self, expr: &str) -> Result<Arc<Program>> {
+            if let Ok(c) = self.cache.lock() {
+                if let Some(p) = c.get(expr) {
+                    return Ok(p.clone());
+                }
+            }
+            prescan(expr)?;
+            let env = self.env.clone();
+            let compiled = catch_unwind(AssertUnwindSafe(|| env.compile(expr)))
+                .map_err(|_| cel_err("the CEL parser panicked on this expression"))?;
+            let program = compiled.map_err(|e| {
+                let mut s = e.to_string();
+                if s.len() > 1024 {
+                    s.truncate(1024);
+                }
+                cel_err(format!("syntax: {s}"))
+            })?;
+            check_ast(&program)?;
+            let program = Arc::new(program);
+            if let Ok(mut c) = self.cache.lock() {
+                if c.len() >= CACHE_CAPACITY {
+                    c.clear();
+                }
+                c.insert(expr.to_string(), program.clone());
+            }
+            Ok(program)
+        }
+
+        /// Checks that an expression passes every bound and compiles (`cel_error` otherwise).
+        pub fn check(&self, expr: &str) -> Result<()> {
+            self.compile(expr).map(|_| ())
+        }
+
+        /// Programs currently cached.
+        pub fn cached(&self) -> usize {
+            self.cache.lock().map(|c| c.len()).unwrap_or(0)
+        }
+
+        pub(crate) fn parse_rules(&self, key: &str, value: &Value) -> Result<CelRules> {
+            let shapes = parse_rule_shapes(key, value)?;
+            let mut rules = Vec::with_capacity(shapes.len());
+            for (i, (expr, on_false, message)) in shapes.into_iter().enumerate() {
+                let program = self
+                    .compile(&expr)
+                    .map_err(|e| cel_err(format!("{key}: rule[{i}]: {}", e.detail())))?;
+                rules.push(CelRule {
+                    expr,
+                    on_false,
+                    message,
+                    program,
+                });
+            }
+            Ok(CelRules { rules })
+        }
+
+        /// Runs every rule. A rule that errors or returns a non-bool blocks (fail closed).
+        pub(crate) fn evaluate(
+            &self,
+            key: &str,
+            rules: &CelRules,
+            ctx: &EvalContext,
+            st: &StateSnapshot,
+        ) -> Evaluation {
+            let block =
+                |obs: Value, d: String| Evaluation::new(key, Decision::Block, obs, Value::Null, d);
+            let vars = match variables(ctx, st) {
+                Ok(v) => v,
+                Err(e) => return block(Value::Null, format!("cel_error: {}", e.detail())),
+            };
+            let mut cctx = Context::with_env(self.env.clone());
+            for (name, v) in vars {
+                cctx.add_variable_from_value(name, v);
+            }
+            let mut hold: Option<Evaluation> = None;
+            for (i, r) in rules.rules.iter().enumerate() {
+                let obs = serde_json::json!({ "rule": i, "expr": r.expr });
+                let res = catch_unwind(AssertUnwindSafe(|| r.program.execute(&cctx)));
+                let b = match res {
+                    Ok(Ok(CV::Bool(b))) => b,
+                    Ok(Ok(other)) => {
+                        return block(
+                            obs,
+                            format!(
+                                "cel_error: rule[{i}] returned {:?}, not a bool",
+                                other.type_of()
+                            ),
+                        )
+                    }
+                    Ok(Err(e)) => return block(obs, format!("cel_error: rule[{i}]: {e}")),
+                    Err(_) => return block(obs, format!("cel_error: rule[{i}] panicked")),
+                };
+                if b {
+                    continue;
+                }
+                let detail = r
+                    .message
+                    .clone()
+                    .unwrap_or_else(|| format!("rule[{i}] is false: {}", r.expr));
+                match r.on_false {
+                    Decision::Block => return block(obs, detail),
+                    _ => {
+                        if hold.is_none() {
+                            hold = Some(Evaluation::new(
+                                key,
+                                Decision::RequestHold,
+                                obs,
+                                Value::Null,
+                                detail,
+                            ));
+                        }
+                    }
+                }
+            }
+            hold.unwrap_or_else(|| {
+                Evaluation::new(
+                    key,
+                    Decision::Allow,
+                    Value::Null,
+                    Value::Null,
+                    format!("{} rules hold", rules.rules.len()),
+                )
+            })
+        }
+    }
+}
+
+#[cfg(feature = "cel")]
+pub use imp::json_to_cel;
+
+#[cfg(all(test, feature = "cel"))]
+mod tests;

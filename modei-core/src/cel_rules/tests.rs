@@ -1,0 +1,307 @@
+use super::*;
+use crate::constraints::{EvalContext, PassportInfo};
+use crate::target::Target;
+use crate::time::Timestamp;
+use serde_json::json;
+
+fn ctx() -> EvalContext {
+    let mut c = EvalContext::new("email:send", Timestamp::from_unix_millis(1_767_225_600_000));
+    c.target = Some(Target::parse("https://API.example.com/v1/send").unwrap());
+    c.cost_cents = 250;
+    c.metadata =
+        json!({"to": ["a", "b"], "count": 3, "big": 18446744073709551615u64, "ratio": 0.5});
+    c.passport = PassportInfo {
+        passport_id: "pp_1".into(),
+        agent_id: "agent_1".into(),
+        issuer: "iss".into(),
+        tier: "L1".into(),
+        permission: "email".into(),
+    };
+    c
+}
+
+fn run(expr: &str) -> Evaluation {
+    let e = CelEngine::new();
+    let rules = e
+        .parse_rules(
+            "core:cel:rules",
+            &json!([{"expr": expr, "on_false": "block"}]),
+        )
+        .unwrap();
+    let st = StateSnapshot {
+        spend_day: 9750,
+        count_minute: 2,
+        ..Default::default()
+    };
+    e.evaluate("core:cel:rules", &rules, &ctx(), &st)
+}
+
+fn allows(expr: &str) -> bool {
+    let ev = run(expr);
+    assert!(!ev.detail.starts_with("cel_error"), "{expr}: {}", ev.detail);
+    ev.outcome == Decision::Allow
+}
+
+#[test]
+fn json_ints_are_cel_ints() {
+    assert!(allows("1 + request.cost_cents == 251"));
+    assert!(allows("request.cost_cents + 1 == 251"));
+    assert!(allows("request.metadata.count * 2 == 6"));
+    assert!(allows("request.metadata.big == 18446744073709551615u"));
+    assert!(allows("request.metadata.ratio < 1.0"));
+    assert!(allows("state.spend.day + request.cost_cents == 10000"));
+    assert!(allows("state.count.minute < 3"));
+    assert!(allows("now == 1767225600000"));
+    assert!(!allows("request.cost_cents > 1000"));
+}
+
+#[test]
+fn strings_and_variables() {
+    assert!(allows("request.host == 'api.example.com'"));
+    assert!(allows("request.host.endsWith('.example.com')"));
+    assert!(allows("request.path.startsWith('/v1/')"));
+    assert!(allows("request.action.contains('send')"));
+    assert!(allows(
+        "size(request.metadata.to) == 2 && 'a' in request.metadata.to"
+    ));
+    assert!(allows("request.action.split(':')[0] == 'email'"));
+    assert!(allows("request.action.upperAscii() == 'EMAIL:SEND'"));
+    assert!(allows(
+        "passport.tier == 'L1' && passport.permission == 'email'"
+    ));
+    assert!(allows("request.metadata.to.all(x, size(x) == 1)"));
+    assert!(allows(
+        "has(request.metadata.count) && !has(request.metadata.nope)"
+    ));
+}
+
+#[test]
+fn runtime_errors_block_with_cel_error() {
+    let ev = run("request.metadata.nope == 1");
+    assert_eq!(ev.outcome, Decision::Block);
+    assert!(ev.detail.starts_with("cel_error"), "{}", ev.detail);
+    let ev = run("request.cost_cents");
+    assert!(ev.detail.contains("not a bool"), "{}", ev.detail);
+    let ev = run("request.cost_cents / 0 == 1");
+    assert!(ev.detail.starts_with("cel_error"), "{}", ev.detail);
+}
+
+#[test]
+fn holds_and_messages() {
+    let e = CelEngine::new();
+    let rules = e
+        .parse_rules(
+            "core:cel:rules",
+            &json!([
+                {"expr": "request.cost_cents < 100", "on_false": "request_hold", "message": "over $1"},
+                {"expr": "true"}
+            ]),
+        )
+        .unwrap();
+    let ev = e.evaluate("core:cel:rules", &rules, &ctx(), &StateSnapshot::default());
+    assert_eq!(
+        (ev.outcome, ev.detail.as_str()),
+        (Decision::RequestHold, "over $1")
+    );
+}
+
+fn compile_err(expr: &str) -> Error {
+    CelEngine::new().check(expr).unwrap_err()
+}
+
+#[test]
+fn bad_syntax_is_a_cel_error_with_position() {
+    let e = compile_err("request.cost_cents +");
+    assert_eq!(e.code(), Code::CelError);
+    assert!(e.detail().contains("1:"), "{}", e.detail());
+    let e = CelEngine::new()
+        .parse_rules("core:cel:rules", &json!([{"expr": "1 +* 2"}]))
+        .unwrap_err();
+    assert_eq!(e.code(), Code::CelError);
+    assert!(
+        e.detail().starts_with("core:cel:rules: rule[0]: "),
+        "{}",
+        e.detail()
+    );
+}
+
+#[test]
+fn bad_shapes_are_constraint_invalid() {
+    let e = CelEngine::new();
+    for v in [
+        json!("true"),
+        json!([]),
+        json!([{"expr": 1}]),
+        json!([{"expr": "true", "on_false": "allow"}]),
+        json!([{"expr": "true", "extra": 1}]),
+    ] {
+        assert_eq!(
+            e.parse_rules("core:cel:rules", &v).unwrap_err().code(),
+            Code::ConstraintInvalid,
+            "{v}"
+        );
+    }
+}
+
+#[test]
+fn deep_and_huge_inputs_are_refused_before_parsing() {
+    // Run on the 2 MiB stack a test thread has (debug build: the worst case).
+    let h = std::thread::Builder::new()
+        .stack_size(2 << 20)
+        .spawn(|| {
+            let deep = format!("{}1{}", "[".repeat(1000), "]".repeat(1000));
+            assert!(compile_err(&deep).detail().contains("brackets nest"));
+            let deep = format!("{}1{}", "(".repeat(9), ")".repeat(9));
+            assert!(compile_err(&deep).detail().contains("brackets nest"));
+            let ok = format!("{}1{} == 1", "(".repeat(8), ")".repeat(8));
+            assert!(CelEngine::new().check(&ok).is_ok());
+            let unary = format!("{}true", "!".repeat(100));
+            assert!(compile_err(&unary).detail().contains("unary"));
+            let neg = format!("{}1 == 1", "-".repeat(100));
+            assert!(compile_err(&neg).detail().contains("unary"));
+            let chain = format!("1{} == 1", " + 1".repeat(1000));
+            assert!(compile_err(&chain).detail().contains("binary operators"));
+            let huge = format!("'{}' == ''", "a".repeat(5000));
+            assert!(compile_err(&huge).detail().contains("bytes"));
+            let comp = "[1].all(x, [1].all(y, [1].all(z, true)))";
+            assert!(compile_err(comp).detail().contains("comprehensions"));
+            assert!(CelEngine::new().check("[1].all(x, [1].all(y, x == y))").is_ok());
+            let many = "[1].all(x, true) && [1].all(x, true) && [1].all(x, true) && [1].all(x, true) && [1].all(x, true)";
+            assert!(compile_err(many).detail().contains("more than 4 comprehensions"));
+            let repl = "'a'.replace('a', 'aa') == 'aa'";
+            assert!(compile_err(repl).detail().contains("replace"));
+            // Brackets inside strings do not count.
+            assert!(CelEngine::new().check("'((((((((((((((((((((' != '' && '.....................................................................' != ''").is_ok());
+            // Adversarial input from cel-rust #306 style: many opening calls.
+            let calls = format!("{}1", "f(".repeat(2000));
+            assert!(compile_err(&calls).detail().contains("brackets nest"));
+            let sel = format!("request{} == 1", ".a".repeat(1500));
+            assert!(compile_err(&sel).detail().contains("selections"));
+        })
+        .unwrap();
+    h.join().unwrap();
+}
+
+#[test]
+fn compile_cache_is_bounded_and_reused() {
+    let e = CelEngine::new();
+    e.check("1 == 1").unwrap();
+    e.check("1 == 1").unwrap();
+    assert_eq!(e.cached(), 1);
+    for i in 0..(CACHE_CAPACITY + 5) {
+        e.check(&format!("{i} == {i}")).unwrap();
+    }
+    assert!(e.cached() <= CACHE_CAPACITY);
+}
+
+#[test]
+fn context_bounds_block() {
+    let e = CelEngine::new();
+    let rules = e
+        .parse_rules("core:cel:rules", &json!([{"expr": "true"}]))
+        .unwrap();
+    let mut c = ctx();
+    c.metadata = json!({"l": vec![0; MAX_CONTEXT_LIST + 1]});
+    let ev = e.evaluate("core:cel:rules", &rules, &c, &StateSnapshot::default());
+    assert_eq!(ev.outcome, Decision::Block);
+    assert!(ev.detail.contains("more than 128 items"), "{}", ev.detail);
+}
+
+/// Behaviours of `cel` =0.15.0 that rules rely on; an upgrade that changes one fails here.
+#[test]
+fn pinned_cel_behaviours() {
+    assert!(allows("size('héllo') == 5")); // code points, not bytes
+    assert!(allows("1 in [1, 2]"));
+    assert!(allows("'abc'.contains('b')"));
+    assert!(allows("1 == 1.0")); // cross-type numeric equality
+    assert!(allows("request.metadata.to.exists(x, x == 'b')"));
+    assert!(allows("request.metadata.to.filter(x, x != 'a') == ['b']"));
+    assert!(allows(
+        "request.metadata.to.map(x, x + '!') == ['a!', 'b!']"
+    ));
+    assert!(allows("request.metadata.to.exists_one(x, x == 'a')"));
+    assert!(allows("type(request.cost_cents) == int"));
+    assert!(allows("int('42') + 1 == 43"));
+    assert!(allows("string(request.cost_cents) == '250'"));
+    assert!(allows(
+        "request.target.startsWith('https://api.example.com/')"
+    ));
+    assert!(allows("request.action.lowerAscii().split(':').size() == 2"));
+    // `matches` needs the regex feature, which is off: a rule using it fails closed.
+    assert_eq!(run("request.action.matches('^e')").outcome, Decision::Block);
+}
+
+#[test]
+fn random_expressions_never_crash_the_parser() {
+    // Random token soup on a 2 MiB stack (a debug test thread): every input either passes the
+    // bounds and compiles, or is a cel_error; nothing panics or overflows.
+    let h = std::thread::Builder::new()
+        .stack_size(2 << 20)
+        .spawn(|| {
+            let tokens = [
+                "(",
+                ")",
+                "[",
+                "]",
+                "{",
+                "}",
+                "1",
+                "1u",
+                "1.5",
+                "'s'",
+                "\"t\"",
+                "request",
+                ".cost_cents",
+                ".host",
+                "+",
+                "-",
+                "*",
+                "/",
+                "%",
+                "==",
+                "!=",
+                "<",
+                ">=",
+                "&&",
+                "||",
+                "!",
+                "?",
+                ":",
+                ",",
+                "in",
+                "size(",
+                ".all(x,",
+                "x",
+                "true",
+                "null",
+                " ",
+            ];
+            let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+            let mut next = || {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                x
+            };
+            let engine = CelEngine::new();
+            let n = std::env::var("FUZZ_N")
+                .ok()
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(400);
+            for _ in 0..n {
+                let len = 1 + next() % 60;
+                let expr: String = (0..len)
+                    .map(|_| tokens[(next() % tokens.len() as u64) as usize])
+                    .collect();
+                match engine.parse_rules("k", &json!([{ "expr": expr }])) {
+                    Err(e) => assert_eq!(e.code(), Code::CelError, "{expr}"),
+                    // Whatever it computes, running it decides without panicking.
+                    Ok(rules) => {
+                        let _ = engine.evaluate("k", &rules, &ctx(), &StateSnapshot::default());
+                    }
+                }
+            }
+        })
+        .unwrap();
+    h.join().unwrap();
+}

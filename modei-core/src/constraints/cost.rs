@@ -1,0 +1,127 @@
+//! Cost: `core:cost:max_per_action`, `core:cost:max_cumulative` (+ `core:cost:cumulative_window`),
+//! `core:cost:approval_threshold`, and the v2 envelope's `max_per_action_cost`,
+//! `max_daily_cost`, `max_total_cost`. All amounts are integer cents.
+
+use super::{invalid, Decision, EvalContext, Evaluation};
+use crate::error::Result;
+use crate::state::{SpendCap, StateSnapshot, Window};
+use serde_json::Value;
+
+/// `hour`/`hourly`, `day`/`daily`, `month`/`monthly`, `total`/`lifetime`.
+pub(super) fn parse_window(key: &str, v: &Value) -> Result<Window> {
+    match v.as_str() {
+        Some("hour") | Some("hourly") => Ok(Window::Hour),
+        Some("day") | Some("daily") => Ok(Window::Day),
+        Some("month") | Some("monthly") => Ok(Window::Month),
+        Some("total") | Some("lifetime") => Ok(Window::Total),
+        _ => Err(invalid(
+            key,
+            format!("must be \"hour\", \"day\", \"month\" or \"total\", got {v}"),
+        )),
+    }
+}
+
+fn negative(key: &str, ctx: &EvalContext) -> Option<Evaluation> {
+    (ctx.cost_cents < 0).then(|| {
+        Evaluation::new(
+            key,
+            Decision::Block,
+            Value::from(ctx.cost_cents),
+            Value::from(0),
+            format!("cost_cents is negative ({})", ctx.cost_cents),
+        )
+    })
+}
+
+pub(super) fn max_per_action(key: &str, max: i64, ctx: &EvalContext) -> Evaluation {
+    if let Some(e) = negative(key, ctx) {
+        return e;
+    }
+    let c = ctx.cost_cents;
+    if c > max {
+        Evaluation::new(
+            key,
+            Decision::Block,
+            Value::from(c),
+            Value::from(max),
+            format!("action cost {c} exceeds the per-action limit of {max} cents"),
+        )
+    } else {
+        Evaluation::new(
+            key,
+            Decision::Allow,
+            Value::from(c),
+            Value::from(max),
+            "within the per-action limit",
+        )
+    }
+}
+
+pub(super) fn cumulative(
+    key: &str,
+    window: Window,
+    cap: i64,
+    ctx: &EvalContext,
+    s: &StateSnapshot,
+    caps: &mut Vec<SpendCap>,
+) -> Evaluation {
+    if let Some(e) = negative(key, ctx) {
+        return e;
+    }
+    let current = match window {
+        Window::Minute | Window::Hour => s.spend_hour,
+        Window::Day => s.spend_day,
+        Window::Month => s.spend_month,
+        Window::Total => s.spend_total,
+    };
+    let c = ctx.cost_cents;
+    if current.saturating_add(c) > cap {
+        return Evaluation::new(
+            key,
+            Decision::Block,
+            Value::from(current),
+            Value::from(cap),
+            format!(
+                "{} spend {current} + {c} would exceed {cap} cents",
+                window.as_str()
+            ),
+        );
+    }
+    caps.push(SpendCap {
+        key: key.to_string(),
+        window,
+        cap,
+    });
+    Evaluation::new(
+        key,
+        Decision::Allow,
+        Value::from(current),
+        Value::from(cap),
+        format!(
+            "{} spend {current} + {c} within {cap} cents",
+            window.as_str()
+        ),
+    )
+}
+
+/// Hold when the cost is at or above the threshold.
+pub(super) fn approval_threshold(key: &str, t: i64, ctx: &EvalContext) -> Evaluation {
+    let c = ctx.cost_cents;
+    if c >= t {
+        Evaluation::new(
+            key,
+            Decision::RequestHold,
+            Value::from(c),
+            Value::from(t),
+            format!("action cost {c} is at or above the approval threshold of {t} cents"),
+        )
+    } else {
+        Evaluation::new(
+            key,
+            Decision::Allow,
+            Value::from(c),
+            Value::from(t),
+            "below the approval threshold",
+        )
+    }
+}

@@ -1,0 +1,45 @@
+//! Rate: `core:rate:max_per_minute|max_per_hour|max_per_day` (and the v2 envelope's
+//! `rate_limit_per_minute|rate_limit_per_hour`). Counted per passport and permission in fixed
+//! UTC windows; the snapshot check here is advisory, the atomic commit decides.
+
+use super::{Decision, Evaluation};
+use crate::state::{RateCheck, StateSnapshot, Window};
+use serde_json::Value;
+
+pub(super) fn check(
+    key: &str,
+    window: Window,
+    limit: u64,
+    s: &StateSnapshot,
+    rates: &mut Vec<RateCheck>,
+) -> Evaluation {
+    let current = match window {
+        Window::Minute => s.count_minute,
+        Window::Hour => s.count_hour,
+        _ => s.count_day,
+    };
+    if current.saturating_add(1) > limit {
+        return Evaluation::new(
+            key,
+            Decision::Block,
+            Value::from(current),
+            Value::from(limit),
+            format!(
+                "{current} actions this {} already; the limit is {limit}",
+                window.as_str()
+            ),
+        );
+    }
+    rates.push(RateCheck {
+        key: key.to_string(),
+        window,
+        limit,
+    });
+    Evaluation::new(
+        key,
+        Decision::Allow,
+        Value::from(current),
+        Value::from(limit),
+        format!("{} of {limit} this {}", current + 1, window.as_str()),
+    )
+}
