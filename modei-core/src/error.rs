@@ -123,6 +123,7 @@ codes! {
     JwtAlgNotAllowed = Passport, "jwt_alg_not_allowed", "The JWS alg is not Ed25519 (or EdDSA when allowed); none, HMAC and other algorithms are refused.";
     JwtTypInvalid = Passport, "jwt_typ_invalid", "The JWS typ header is not the passport type.";
     JwtCritUnsupported = Passport, "jwt_crit_unsupported", "The JWS carries crit headers (or b64:false) this verifier does not understand.";
+    JwtEmbeddedKey = Passport, "jwt_embedded_key", "The JWS header carries a key or key location (jwk, jku, x5c, x5u, x5t); keys come only from the trust store, so this is refused as an attack signal.";
     JwtClaimInvalid = Passport, "jwt_claim_invalid", "A JWT claim is missing or has the wrong type.";
     TokenTooLarge = Passport, "token_too_large", "The token exceeds the configured size limit.";
     AudienceMismatch = Passport, "audience_mismatch", "The passport's audience does not include this gate.";

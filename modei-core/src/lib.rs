@@ -13,7 +13,11 @@
 //! - [`keys`]: Ed25519 keys, their encodings (raw, base64, hex, JWK, PEM) and strict verification;
 //! - [`credentials`]: Modei's agent credentials file;
 //! - [`time`]: timestamps and the injectable clock;
-//! - [`envelope`]: Modei v2 passport envelopes: parse, verify, issue, delegate.
+//! - [`envelope`]: Modei v2 passport envelopes: parse, verify, issue, delegate;
+//! - [`jwt`]: the JWT wire form of a passport (compact JWS, Ed25519): decode, encode;
+//! - [`trust`]: the issuer trust store (keys, windows, rotation) and the issuer policy;
+//! - [`revocation`]: revocation sources and freshness;
+//! - [`passport`]: one passport model for both wire forms, and the verifier.
 
 pub mod canonical;
 pub mod cel_rules;
@@ -24,9 +28,13 @@ pub mod envelope;
 pub mod error;
 pub mod error_table;
 pub mod json;
+pub mod jwt;
 pub mod keys;
+pub mod passport;
+pub mod revocation;
 pub mod state;
 pub mod target;
 pub mod time;
+pub mod trust;
 
 pub use error::{Code, Error, Family, Result};

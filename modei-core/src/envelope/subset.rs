@@ -7,7 +7,7 @@
 //! inherited. Where the reference relies on Python's loose equality (`True == 1`) we compare JSON
 //! types strictly; integers are compared exactly, as the Python reference does.
 
-use super::model::Envelope;
+use super::model::{Envelope, Permission};
 use crate::error::{Code, Error, Result};
 use serde_json::Value;
 use std::cmp::Ordering;
@@ -26,14 +26,19 @@ const SETS: &[&str] = &["allowed_domains", "allowed_paths", "allowed_models"];
 /// Checks that `desc` only narrows `anc`. `label` names the pair in the error detail, e.g.
 /// `chain[0]→chain[1]`.
 pub fn check_subset(anc: &Envelope, desc: &Envelope, label: &str) -> Result<()> {
-    for p in &desc.permissions {
+    check_permissions_subset(&anc.permissions, &desc.permissions, label)
+}
+
+/// [`check_subset`] on permission lists: the same rules for any wire form (the JWT form's
+/// delegation uses it too).
+pub fn check_permissions_subset(
+    anc: &[Permission],
+    desc: &[Permission],
+    label: &str,
+) -> Result<()> {
+    for p in desc {
         let key = &p.permission_key;
-        let Some(ap) = anc
-            .permissions
-            .iter()
-            .rev()
-            .find(|a| &a.permission_key == key)
-        else {
+        let Some(ap) = anc.iter().rev().find(|a| &a.permission_key == key) else {
             return Err(elevation(label, key, "permission not held by the ancestor"));
         };
         for (dim, dv) in &p.constraints {
