@@ -8,7 +8,9 @@
 //! Subtract the `noop` run (setup cost) from each, then divide by N.
 
 use modei_core::canonical::canonicalize;
-use modei_core::envelope::{verify_wire, DelegationBuilder, Permission, SelfIssue, SignedEnvelope, VerifyOptions};
+use modei_core::envelope::{
+    verify_wire, DelegationBuilder, Permission, SelfIssue, SignedEnvelope, VerifyOptions,
+};
 use modei_core::keys::SigningKey;
 use modei_core::time::Timestamp;
 use serde_json::json;
@@ -19,7 +21,10 @@ fn ts(s: &str) -> Timestamp {
 }
 
 fn perm(key: &str, c: serde_json::Value) -> Permission {
-    Permission { permission_key: key.into(), constraints: c.as_object().cloned().unwrap_or_default() }
+    Permission {
+        permission_key: key.into(),
+        constraints: c.as_object().cloned().unwrap_or_default(),
+    }
 }
 
 fn root(sk: &SigningKey) -> SignedEnvelope {
@@ -44,15 +49,25 @@ fn main() {
     let args: Vec<String> = std::env::args().collect();
     let op = args.get(1).map(String::as_str).unwrap_or("noop");
     let n: usize = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(1000);
-    let keys: Vec<SigningKey> = (0u8..4).map(|i| SigningKey::from_seed(&[i + 1; 32])).collect();
+    let keys: Vec<SigningKey> = (0u8..4)
+        .map(|i| SigningKey::from_seed(&[i + 1; 32]))
+        .collect();
     let p0 = root(&keys[0]);
     let mut chain = p0.clone();
     for i in 1..4 {
-        chain = DelegationBuilder::new(&chain, keys[i].public_key(), format!("pp_delegate_{i:032}"), ts("2026-01-02T00:00:00.000Z"))
-            .permissions(vec![perm("flights:book", json!({"max_per_action_cost": 50000 - i as i64 * 1000}))])
-            .delegation_authority(i < 3)
-            .sign(&keys[i - 1])
-            .expect("delegate");
+        chain = DelegationBuilder::new(
+            &chain,
+            keys[i].public_key(),
+            format!("pp_delegate_{i:032}"),
+            ts("2026-01-02T00:00:00.000Z"),
+        )
+        .permissions(vec![perm(
+            "flights:book",
+            json!({"max_per_action_cost": 50000 - i as i64 * 1000}),
+        )])
+        .delegation_authority(i < 3)
+        .sign(&keys[i - 1])
+        .expect("delegate");
     }
     let self_wire = serde_json::to_vec(&p0.to_wire()).expect("wire");
     let chain_wire = serde_json::to_vec(&chain.to_wire()).expect("wire");
@@ -63,10 +78,17 @@ fn main() {
     for _ in 0..n {
         match op {
             "noop" => {}
-            "raw_verify_strict" => modei_core::keys::verify_strict(black_box(&pk), black_box(&msg), black_box(&sig)).expect("verify"),
+            "raw_verify_strict" => {
+                modei_core::keys::verify_strict(black_box(&pk), black_box(&msg), black_box(&sig))
+                    .expect("verify")
+            }
             "canonicalize" => drop(black_box(canonicalize(black_box(&p0.envelope.json)))),
-            "verify_v2" => drop(black_box(verify_wire(black_box(&self_wire), &opts).expect("verify"))),
-            "verify_v2_chain3" => drop(black_box(verify_wire(black_box(&chain_wire), &opts).expect("verify"))),
+            "verify_v2" => drop(black_box(
+                verify_wire(black_box(&self_wire), &opts).expect("verify"),
+            )),
+            "verify_v2_chain3" => drop(black_box(
+                verify_wire(black_box(&chain_wire), &opts).expect("verify"),
+            )),
             other => panic!("unknown op {other}"),
         }
     }

@@ -17,9 +17,18 @@
 //! - [`jwt`]: the JWT wire form of a passport (compact JWS, Ed25519): decode, encode;
 //! - [`trust`]: the issuer trust store (keys, windows, rotation) and the issuer policy;
 //! - [`revocation`]: revocation sources and freshness;
-//! - [`passport`]: one passport model for both wire forms, and the verifier.
+//! - [`passport`]: one passport model for both wire forms, and the verifier;
+//! - [`target`]: request targets (URLs, domains, resources) canonicalised, and domain patterns;
+//! - [`constraints`]: the enforcement layer: Modei's `core:*` keys evaluated natively, in order;
+//! - [`cel_rules`]: CEL rules for what the keys cannot say, compiled once, bounded;
+//! - [`state`]: the state store shared across requests (rates, spend, holds, nonces, chain heads);
+//! - [`attestation`]: signed, hash-linked, sequenced decision records; checkpoints; logs;
+//! - [`catalog`]: signed, versioned permission catalogs, diffs and pin checks;
+//! - [`receipt`]: consumption receipts (bilateral metering) and settlement summaries.
 
+pub mod attestation;
 pub mod canonical;
+pub mod catalog;
 pub mod cel_rules;
 pub mod constraints;
 pub mod credentials;
@@ -31,6 +40,7 @@ pub mod json;
 pub mod jwt;
 pub mod keys;
 pub mod passport;
+pub mod receipt;
 pub mod revocation;
 pub mod state;
 pub mod target;
