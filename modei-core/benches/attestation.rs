@@ -7,9 +7,11 @@
 //!   sign) for the same record: target ratio ≤ 1.2× the raw sign;
 //! - `attest/raw_verify_strict`, `attest/parse_record_line`, `attest/verify_record_line`: one
 //!   record: raw verify, strict parse alone, parse + verify;
-//! - `chain/verify_10k`: a 10,000-record JSON Lines log through `verify_jsonl` (per record =
-//!   time / 10,000).
+//! - `chain/verify_10k`, `chain/verify_10k_parallel`: a 10,000-record JSON Lines log through
+//!   `verify_jsonl` / `verify_jsonl_parallel` (all cores) (per record = time / 10,000).
 //!
+//! With `MODEI_BENCH_RATIO=1`, first runs an interleaved A/B of raw sign vs create+sign+link
+//! (robust to a noisy shared machine) and prints both medians and the ratio.
 //! With `MODEI_BENCH_STREAM=1000000`, first writes that many records to a temporary file and
 //! times the streaming verification of the file (records/s, peak RSS).
 
@@ -138,6 +140,18 @@ fn bench_chain(c: &mut Criterion) {
             r.records
         })
     });
+    g.bench_function("verify_10k_parallel", |b| {
+        b.iter(|| {
+            let r = verify_jsonl_parallel(
+                &mut BufReader::new(black_box(&bytes[..])),
+                LogVerifier::new(&k),
+                0,
+                0,
+            );
+            assert!(r.is_ok());
+            r.records
+        })
+    });
     g.finish();
 }
 
@@ -191,10 +205,99 @@ fn stream(n: u64) {
         el.as_secs_f64() * 1e6 / n as f64,
         peak_rss_kib()
     );
+    let t = std::time::Instant::now();
+    let file = std::fs::File::open(&path).unwrap();
+    let r = verify_jsonl_parallel(
+        &mut BufReader::with_capacity(1 << 16, file),
+        LogVerifier::new(&k),
+        0,
+        0,
+    );
+    let el = t.elapsed();
+    assert!(r.is_ok(), "{:?}", r.first_error);
+    assert_eq!(r.records, n);
+    eprintln!(
+        "stream: verified {n} records in parallel ({} threads) in {:.2?}: {:.0} records/s, peak RSS {:?} KiB",
+        std::thread::available_parallelism().map_or(1, |n| n.get()),
+        el,
+        n as f64 / el.as_secs_f64(),
+        peak_rss_kib()
+    );
     let _ = std::fs::remove_file(&path);
 }
 
+/// Interleaved A/B: alternating blocks of raw sign and create+sign+link, so machine noise falls
+/// on both alike. Prints the median and minimum per-op time of each and their ratios.
+fn ratio() {
+    let a = attestor();
+    let f = fixture();
+    let head = ChainHead::genesis(GATE, "pp_00001");
+    let d = draft(&f, "pp_00001", 0);
+    let (rec, _) = a.attest(&head, &d).unwrap();
+    let signed = rec.signed_bytes().to_vec();
+    let sk = SigningKey::from_seed(&[0x11; 32]);
+    let (blocks, per) = (200, 100);
+    let mut raw = Vec::with_capacity(blocks);
+    let mut full = Vec::with_capacity(blocks);
+    for _ in 0..blocks {
+        let t = std::time::Instant::now();
+        for _ in 0..per {
+            black_box(sk.sign(black_box(&signed)));
+        }
+        raw.push(t.elapsed().as_secs_f64() * 1e6 / per as f64);
+        let t = std::time::Instant::now();
+        for _ in 0..per {
+            black_box(a.attest(black_box(&head), black_box(&d)).unwrap());
+        }
+        full.push(t.elapsed().as_secs_f64() * 1e6 / per as f64);
+    }
+    let med = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        (v[v.len() / 2], v[0])
+    };
+    let (rm, rmin) = med(&mut raw);
+    let (fm, fmin) = med(&mut full);
+    eprintln!(
+        "ratio: raw sign median {rm:.2} µs (min {rmin:.2}); create+sign+link median {fm:.2} µs (min {fmin:.2}); ratio of medians {:.3}, of minimums {:.3}",
+        fm / rm,
+        fmin / rmin
+    );
+    // Same for verification: raw verify_strict vs strict parse + chain-free verify of the line.
+    let line = rec.to_json_line();
+    let pk = a.public_key();
+    let k = keys(&a);
+    let (blocks, per) = (100, 50);
+    let mut raw = Vec::with_capacity(blocks);
+    let mut full = Vec::with_capacity(blocks);
+    for _ in 0..blocks {
+        let t = std::time::Instant::now();
+        for _ in 0..per {
+            pk.verify_strict(black_box(&signed), rec.signature())
+                .unwrap();
+        }
+        raw.push(t.elapsed().as_secs_f64() * 1e6 / per as f64);
+        let t = std::time::Instant::now();
+        for _ in 0..per {
+            Attestation::from_json(black_box(&line))
+                .unwrap()
+                .verify(&k)
+                .unwrap();
+        }
+        full.push(t.elapsed().as_secs_f64() * 1e6 / per as f64);
+    }
+    let (rm, rmin) = med(&mut raw);
+    let (fm, fmin) = med(&mut full);
+    eprintln!(
+        "ratio: raw verify_strict median {rm:.2} µs (min {rmin:.2}); parse+verify line median {fm:.2} µs (min {fmin:.2}); ratio of medians {:.3}, of minimums {:.3}",
+        fm / rm,
+        fmin / rmin
+    );
+}
+
 fn main() {
+    if std::env::var_os("MODEI_BENCH_RATIO").is_some() {
+        ratio();
+    }
     if let Some(n) = std::env::var("MODEI_BENCH_STREAM")
         .ok()
         .and_then(|s| s.parse().ok())

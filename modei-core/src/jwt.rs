@@ -28,7 +28,6 @@ use crate::envelope::Permission;
 use crate::error::{Code, Error, Result};
 use crate::json;
 use crate::keys::{PublicKey, Signature, SigningKey};
-use crate::time::Timestamp;
 use serde_json::{Map, Value};
 
 /// The `typ` header value.
@@ -232,6 +231,61 @@ pub struct DecodedJwt<'a> {
 
 /// Splits and decodes a compact JWS and applies the header rules. Does not verify.
 pub fn decode<'a>(token: &'a str, rules: &HeaderRules) -> Result<DecodedJwt<'a>> {
+    let raw = split(token, rules)?;
+    let claims = match json::parse_strict(&raw.payload) {
+        Ok(Value::Object(m)) => m,
+        Ok(_) => return Err(malformed("claims are not a JSON object")),
+        Err(e) => return Err(e.at("claims")),
+    };
+    Ok(DecodedJwt {
+        signing_input: raw.signing_input,
+        alg: raw.alg,
+        kid: raw.kid,
+        claims,
+        signature: raw.signature,
+    })
+}
+
+/// A compact JWS split and decoded with typed claims, signature NOT checked.
+#[derive(Debug, Clone)]
+pub struct TypedJwt<'a> {
+    /// `header.payload`, the bytes the signature covers.
+    pub signing_input: &'a str,
+    /// The algorithm named in the header.
+    pub alg: Alg,
+    /// `kid`.
+    pub kid: String,
+    /// The claims.
+    pub claims: Claims,
+    /// The signature.
+    pub signature: Signature,
+}
+
+/// [`decode`] then [`Claims::from_map`], with the same results and errors. Claims written the
+/// way [`sign`] writes them (compact JSON, no escapes) are typed directly from the bytes without
+/// building a JSON value first; anything else, and anything the direct reader is unsure of,
+/// takes the strict reader. See [`Claims::from_json_bytes`].
+pub fn decode_typed<'a>(token: &'a str, rules: &HeaderRules) -> Result<TypedJwt<'a>> {
+    let raw = split(token, rules)?;
+    let claims = Claims::from_json_bytes(&raw.payload)?;
+    Ok(TypedJwt {
+        signing_input: raw.signing_input,
+        alg: raw.alg,
+        kid: raw.kid,
+        claims,
+        signature: raw.signature,
+    })
+}
+
+struct Split<'a> {
+    signing_input: &'a str,
+    alg: Alg,
+    kid: String,
+    payload: Vec<u8>,
+    signature: Signature,
+}
+
+fn split<'a>(token: &'a str, rules: &HeaderRules) -> Result<Split<'a>> {
     let b = token.as_bytes();
     let d1 = b
         .iter()
@@ -260,12 +314,17 @@ pub fn decode<'a>(token: &'a str, rules: &HeaderRules) -> Result<DecodedJwt<'a>>
     // The header first, so `alg: none` (whose signature segment is empty) is reported as the
     // algorithm it is.
     let header_bytes = b64url_decode_strict(h, "header")?;
-    let header = match json::parse_strict(&header_bytes) {
-        Ok(Value::Object(m)) => m,
-        Ok(_) => return Err(malformed("header is not a JSON object")),
-        Err(e) => return Err(e.at("header")),
+    let (alg, kid) = match exact_header(&header_bytes, rules) {
+        Some(found) => found,
+        None => {
+            let header = match json::parse_strict(&header_bytes) {
+                Ok(Value::Object(m)) => m,
+                Ok(_) => return Err(malformed("header is not a JSON object")),
+                Err(e) => return Err(e.at("header")),
+            };
+            check_header(&header, rules)?
+        }
     };
-    let (alg, kid) = check_header(&header, rules)?;
     if p.is_empty() || s.is_empty() {
         return Err(malformed(
             "empty segment (detached or unsigned payloads are not passports)",
@@ -282,18 +341,42 @@ pub fn decode<'a>(token: &'a str, rules: &HeaderRules) -> Result<DecodedJwt<'a>>
         )
     })?;
     let payload = b64url_decode_strict(p, "claims")?;
-    let claims = match json::parse_strict(&payload) {
-        Ok(Value::Object(m)) => m,
-        Ok(_) => return Err(malformed("claims are not a JSON object")),
-        Err(e) => return Err(e.at("claims")),
-    };
-    Ok(DecodedJwt {
+    Ok(Split {
         signing_input: token.get(..d2).unwrap_or_default(),
         alg,
         kid,
-        claims,
+        payload,
         signature: Signature::from(sig),
     })
+}
+
+/// The header this module writes, `{"alg":"Ed25519","kid":"<kid>","typ":"modei-passport+jwt"}`
+/// (or with `EdDSA` when accepted), recognised byte for byte with a kid free of `"`, `\` and
+/// control characters. Such bytes are exactly a JSON object the strict path would accept with the
+/// same result, so this only skips building a JSON value on the hot path; any other header
+/// (other member order, whitespace, escapes, extra members) takes the general path.
+fn exact_header(b: &[u8], rules: &HeaderRules) -> Option<(Alg, String)> {
+    const SUFFIX: &[u8] = b"\",\"typ\":\"modei-passport+jwt\"}";
+    let (alg, rest) = if let Some(r) = b.strip_prefix(b"{\"alg\":\"Ed25519\",\"kid\":\"".as_slice())
+    {
+        (Alg::Ed25519, r)
+    } else if rules.accept_eddsa {
+        (
+            Alg::EdDsa,
+            b.strip_prefix(b"{\"alg\":\"EdDSA\",\"kid\":\"".as_slice())?,
+        )
+    } else {
+        return None;
+    };
+    let kid = rest.strip_suffix(SUFFIX)?;
+    if kid.is_empty()
+        || kid.len() > MAX_ID_LEN
+        || kid.iter().any(|&c| c == b'"' || c == b'\\' || c < 0x20)
+    {
+        return None;
+    }
+    let kid = std::str::from_utf8(kid).ok()?;
+    Some((alg, kid.to_owned()))
 }
 
 fn check_header(h: &Map<String, Value>, rules: &HeaderRules) -> Result<(Alg, String)> {
@@ -733,6 +816,330 @@ fn catalog_from(mut c: Map<String, Value>) -> Result<CatalogPin> {
 }
 
 // ------------------------------------------------------------------------------------------
+// Direct claims reader (hot path)
+// ------------------------------------------------------------------------------------------
+
+impl Claims {
+    /// Reads claims from their JSON bytes: exactly `json::parse_strict` then
+    /// [`Claims::from_map`] (same value, same error). The direct reader below accepts only a
+    /// narrow, unambiguous subset (compact JSON as [`sign`] writes it: no whitespace, no escapes
+    /// in strings, unsigned integer dates, the known claims each at most once) and returns `None`
+    /// on anything else, in which case the strict path decides. Constraint objects and the
+    /// catalog pin are always read by the strict reader. A test checks, over the vectors and
+    /// thousands of mutations, that whenever the direct reader answers, the strict path gives the
+    /// same claims.
+    pub fn from_json_bytes(payload: &[u8]) -> Result<Claims> {
+        if let Some(c) = fast_claims(payload) {
+            return Ok(c);
+        }
+        match json::parse_strict(payload) {
+            Ok(Value::Object(m)) => Claims::from_map(m),
+            Ok(_) => Err(malformed("claims are not a JSON object")),
+            Err(e) => Err(e.at("claims")),
+        }
+    }
+}
+
+struct Fast<'a> {
+    s: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Fast<'a> {
+    fn peek(&self) -> Option<u8> {
+        self.s.get(self.pos).copied()
+    }
+    fn eat(&mut self, c: u8) -> Option<()> {
+        (self.peek()? == c).then(|| self.pos += 1)
+    }
+    fn lit(&mut self, l: &[u8]) -> Option<()> {
+        let end = self.pos.checked_add(l.len())?;
+        (self.s.get(self.pos..end)? == l).then(|| self.pos = end)
+    }
+    /// A string with no escapes and no control characters.
+    fn str(&mut self) -> Option<&'a str> {
+        self.eat(b'"')?;
+        let start = self.pos;
+        loop {
+            match self.peek()? {
+                b'"' => break,
+                b'\\' => return None,
+                c if c < 0x20 => return None,
+                _ => self.pos += 1,
+            }
+        }
+        let out = std::str::from_utf8(self.s.get(start..self.pos)?).ok()?;
+        self.pos += 1;
+        Some(out)
+    }
+    fn owned(&mut self) -> Option<String> {
+        self.str().map(str::to_owned)
+    }
+    /// An unsigned integer of at most 15 digits (exact in a double), no fraction or exponent.
+    fn uint(&mut self) -> Option<i64> {
+        let start = self.pos;
+        while let Some(b'0'..=b'9') = self.peek() {
+            self.pos += 1;
+        }
+        let d = self.s.get(start..self.pos)?;
+        if d.is_empty() || d.len() > 15 || (d.len() > 1 && d[0] == b'0') {
+            return None;
+        }
+        if let Some(b'.' | b'e' | b'E') = self.peek() {
+            return None;
+        }
+        std::str::from_utf8(d).ok()?.parse().ok()
+    }
+    /// The bytes of one object value, found by bracket matching (string aware). Nesting deeper
+    /// than `max_depth` gives `None`. The slice is then read by the strict reader.
+    fn object_slice(&mut self, max_depth: usize) -> Option<&'a [u8]> {
+        let start = self.pos;
+        if self.peek()? != b'{' {
+            return None;
+        }
+        let mut depth = 0usize;
+        let mut in_str = false;
+        while let Some(c) = self.peek() {
+            self.pos += 1;
+            if in_str {
+                match c {
+                    b'\\' => self.pos += 1,
+                    b'"' => in_str = false,
+                    _ => {}
+                }
+                continue;
+            }
+            match c {
+                b'"' => in_str = true,
+                b'{' | b'[' => {
+                    depth += 1;
+                    if depth > max_depth {
+                        return None;
+                    }
+                }
+                b'}' | b']' => {
+                    depth = depth.checked_sub(1)?;
+                    if depth == 0 {
+                        return self.s.get(start..self.pos);
+                    }
+                }
+                _ => {}
+            }
+        }
+        None
+    }
+    fn strict_object(&mut self, max_depth: usize) -> Option<Map<String, Value>> {
+        match json::parse_strict(self.object_slice(max_depth)?) {
+            Ok(Value::Object(m)) => Some(m),
+            _ => None,
+        }
+    }
+}
+
+fn id_ok(s: &str) -> bool {
+    !s.is_empty() && s.len() <= MAX_ID_LEN
+}
+
+fn fast_claims(payload: &[u8]) -> Option<Claims> {
+    // Depth of the strict reader's limit, minus the levels above a constraints object
+    // (claims → permissions → permission).
+    let max_depth = json::JsonLimits::DEFAULT.max_depth;
+    if payload.len() > json::JsonLimits::DEFAULT.max_bytes {
+        return None;
+    }
+    let mut f = Fast { s: payload, pos: 0 };
+    let (mut iss, mut sub, mut jti) = (None, None, None);
+    let (mut iat, mut exp, mut nbf) = (None, None, None);
+    let mut aud: Option<Vec<String>> = None;
+    let mut name: Option<Option<String>> = None;
+    let mut permissions: Option<Vec<Permission>> = None;
+    let mut catalog = None;
+    let mut cnf = None;
+    let mut del: Option<(bool, Option<String>)> = None;
+    f.eat(b'{')?;
+    if f.peek()? == b'}' {
+        return None;
+    }
+    loop {
+        let key = f.str()?;
+        f.eat(b':')?;
+        match key {
+            "iss" if iss.is_none() => iss = Some(f.owned()?),
+            "sub" if sub.is_none() => sub = Some(f.owned()?),
+            "jti" if jti.is_none() => jti = Some(f.owned()?),
+            "iat" if iat.is_none() => iat = Some(f.uint()?),
+            "exp" if exp.is_none() => exp = Some(f.uint()?),
+            "nbf" if nbf.is_none() => nbf = Some(f.uint()?),
+            "aud" if aud.is_none() => {
+                aud = Some(match f.peek()? {
+                    b'"' => vec![f.owned()?],
+                    b'[' => {
+                        f.pos += 1;
+                        let mut v = Vec::new();
+                        loop {
+                            v.push(f.owned()?);
+                            if f.eat(b',').is_none() {
+                                f.eat(b']')?;
+                                break;
+                            }
+                        }
+                        v
+                    }
+                    _ => return None,
+                })
+            }
+            "name" if name.is_none() => {
+                name = Some(if f.peek()? == b'n' {
+                    f.lit(b"null")?;
+                    None
+                } else {
+                    Some(f.owned()?)
+                })
+            }
+            "permissions" if permissions.is_none() => {
+                f.eat(b'[')?;
+                let mut v: Vec<Permission> = Vec::new();
+                if f.eat(b']').is_none() {
+                    loop {
+                        f.eat(b'{')?;
+                        let (mut pk, mut cons) = (None, None);
+                        loop {
+                            match f.str()? {
+                                "permission_key" if pk.is_none() => {
+                                    f.eat(b':')?;
+                                    pk = Some(f.owned()?);
+                                }
+                                "constraints" if cons.is_none() => {
+                                    f.eat(b':')?;
+                                    cons = Some(f.strict_object(max_depth.checked_sub(3)?)?);
+                                }
+                                _ => return None,
+                            }
+                            if f.eat(b',').is_none() {
+                                f.eat(b'}')?;
+                                break;
+                            }
+                        }
+                        let permission_key = pk?;
+                        if !id_ok(&permission_key)
+                            || v.iter().any(|q| q.permission_key == permission_key)
+                        {
+                            return None;
+                        }
+                        v.push(Permission {
+                            permission_key,
+                            constraints: cons?,
+                        });
+                        if f.eat(b',').is_none() {
+                            f.eat(b']')?;
+                            break;
+                        }
+                    }
+                }
+                permissions = Some(v);
+            }
+            "catalog" if catalog.is_none() => {
+                catalog = Some(catalog_from(f.strict_object(max_depth.checked_sub(1)?)?).ok()?)
+            }
+            "cnf" if cnf.is_none() => {
+                f.lit(b"{\"jwk\":{")?;
+                let (mut kty, mut crv, mut x) = (None, None, None);
+                loop {
+                    let k = f.str()?;
+                    f.eat(b':')?;
+                    match k {
+                        "kty" if kty.is_none() => kty = Some(f.str()?),
+                        "crv" if crv.is_none() => crv = Some(f.str()?),
+                        "x" if x.is_none() => x = Some(f.str()?),
+                        _ => return None,
+                    }
+                    if f.eat(b',').is_none() {
+                        f.lit(b"}}")?;
+                        break;
+                    }
+                }
+                if kty? != "OKP" || crv? != "Ed25519" {
+                    return None;
+                }
+                let b = b64url_decode_strict(x?.as_bytes(), "jwk.x").ok()?;
+                cnf = Some(<[u8; 32]>::try_from(b.as_slice()).ok()?);
+            }
+            "del" if del.is_none() => {
+                f.eat(b'{')?;
+                let (mut authority, mut parent) = (None, None);
+                if f.eat(b'}').is_none() {
+                    loop {
+                        match f.str()? {
+                            "authority" if authority.is_none() => {
+                                f.eat(b':')?;
+                                authority = Some(if f.peek()? == b't' {
+                                    f.lit(b"true")?;
+                                    true
+                                } else {
+                                    f.lit(b"false")?;
+                                    false
+                                });
+                            }
+                            "parent" if parent.is_none() => {
+                                f.eat(b':')?;
+                                parent = Some(f.owned()?);
+                            }
+                            _ => return None,
+                        }
+                        if f.eat(b',').is_none() {
+                            f.eat(b'}')?;
+                            break;
+                        }
+                    }
+                }
+                if parent.as_ref().is_some_and(String::is_empty) {
+                    return None;
+                }
+                del = Some((authority.unwrap_or(false), parent));
+            }
+            _ => return None,
+        }
+        if f.eat(b',').is_none() {
+            f.eat(b'}')?;
+            break;
+        }
+    }
+    if f.pos != payload.len() {
+        return None;
+    }
+    let (iss, sub, jti) = (iss?, sub?, jti?);
+    if !id_ok(&iss) || !id_ok(&sub) || !id_ok(&jti) {
+        return None;
+    }
+    let date = |d: i64| (0..=MAX_NUMERIC_DATE).contains(&d).then_some(d);
+    let (iat, exp) = (date(iat?)?, date(exp?)?);
+    let nbf = match nbf {
+        Some(n) => Some(date(n)?),
+        None => None,
+    };
+    let aud = aud.unwrap_or_default();
+    if aud.len() > 64 || aud.iter().any(|a| !id_ok(a)) {
+        return None;
+    }
+    let (delegation_authority, parent) = del.unwrap_or((false, None));
+    Some(Claims {
+        iss,
+        sub,
+        jti,
+        iat,
+        exp,
+        nbf,
+        aud,
+        name: name.flatten(),
+        permissions: permissions?,
+        catalog,
+        cnf: cnf?,
+        delegation_authority,
+        parent,
+    })
+}
+
+// ------------------------------------------------------------------------------------------
 // Encoding / issuing
 // ------------------------------------------------------------------------------------------
 
@@ -782,7 +1189,170 @@ pub fn sign(claims: &Claims, kid: &str, key: &SigningKey) -> Result<String> {
     Ok(token)
 }
 
-/// Seconds from a [`Timestamp`] (floor).
-pub fn seconds(t: Timestamp) -> i64 {
-    t.unix_seconds()
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn general(b: &[u8], rules: &HeaderRules) -> Result<(Alg, String)> {
+        match json::parse_strict(b)? {
+            Value::Object(m) => check_header(&m, rules),
+            _ => Err(malformed("not an object")),
+        }
+    }
+
+    #[test]
+    fn exact_header_agrees_with_the_general_path() {
+        let on = HeaderRules { accept_eddsa: true };
+        let off = HeaderRules {
+            accept_eddsa: false,
+        };
+        for h in [
+            r#"{"alg":"Ed25519","kid":"acme-2026","typ":"modei-passport+jwt"}"#,
+            r#"{"alg":"EdDSA","kid":"k","typ":"modei-passport+jwt"}"#,
+            r#"{"alg":"Ed25519","kid":"kid with spaces / and é","typ":"modei-passport+jwt"}"#,
+        ] {
+            for rules in [&on, &off] {
+                let fast = exact_header(h.as_bytes(), rules);
+                let slow = general(h.as_bytes(), rules).ok();
+                assert_eq!(fast, slow, "{h}");
+            }
+        }
+        // These never take the fast path; the general path decides.
+        for h in [
+            r#"{"alg":"Ed25519","kid":"a\"b","typ":"modei-passport+jwt"}"#,
+            r#"{"alg":"Ed25519","kid":"a\u0041","typ":"modei-passport+jwt"}"#,
+            r#"{"alg":"Ed25519","kid":"","typ":"modei-passport+jwt"}"#,
+            r#"{"alg":"Ed25519","kid":"k","typ":"modei-passport+jwt","jwk":{}}"#,
+            r#"{"alg":"Ed25519", "kid":"k","typ":"modei-passport+jwt"}"#,
+            r#"{"alg":"Ed25519","kid":"k","typ":"modei-passport+jwt"} "#,
+        ] {
+            assert_eq!(exact_header(h.as_bytes(), &on), None, "{h}");
+        }
+        assert_eq!(
+            exact_header(
+                br#"{"alg":"EdDSA","kid":"k","typ":"modei-passport+jwt"}"#,
+                &off
+            ),
+            None
+        );
+    }
+
+    #[test]
+    fn base64url_is_canonical() {
+        assert_eq!(b64url_decode_strict(b"", "x").unwrap(), b"");
+        assert_eq!(b64url_decode_strict(b"AQ", "x").unwrap(), [1]);
+        assert_eq!(b64url_decode_strict(b"AQI", "x").unwrap(), [1, 2]);
+        assert_eq!(b64url_decode_strict(b"AQID", "x").unwrap(), [1, 2, 3]);
+        assert_eq!(b64url_decode_strict(b"-_8", "x").unwrap(), [0xfb, 0xff]);
+        for bad in [&b"AR"[..], b"AQJ", b"A", b"AQ==", b"+/8", b"AQ I", b"AQ\n"] {
+            assert_eq!(
+                b64url_decode_strict(bad, "x").unwrap_err().code(),
+                Code::JwtMalformed,
+                "{:?}",
+                std::str::from_utf8(bad)
+            );
+        }
+    }
+
+    fn general_claims(b: &[u8]) -> Result<Claims> {
+        match json::parse_strict(b)? {
+            Value::Object(m) => Claims::from_map(m),
+            _ => Err(malformed("not an object")),
+        }
+    }
+
+    /// Claims payloads of every token in `testvectors/jwt/` (and of their ancestors).
+    fn corpus() -> Vec<Vec<u8>> {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../testvectors/jwt");
+        let mut out = Vec::new();
+        let mut tokens: Vec<String> = Vec::new();
+        for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            let Ok(text) = std::fs::read_to_string(entry.path()) else {
+                continue;
+            };
+            let Ok(v) = serde_json::from_str::<Value>(&text) else {
+                continue;
+            };
+            for c in v["cases"].as_array().into_iter().flatten() {
+                if let Some(t) = c["token"].as_str() {
+                    tokens.push(t.to_owned());
+                }
+            }
+        }
+        while let Some(t) = tokens.pop() {
+            let Some(p) = t.split('.').nth(1) else {
+                continue;
+            };
+            let Ok(b) = b64url_decode_strict(p.as_bytes(), "p") else {
+                continue;
+            };
+            if let Ok(c) = general_claims(&b) {
+                if let Some(parent) = c.parent {
+                    tokens.push(parent);
+                }
+            }
+            out.push(b);
+        }
+        out
+    }
+
+    #[test]
+    fn direct_claims_reader_never_disagrees_with_the_strict_path() {
+        let base = corpus();
+        assert!(base.len() >= 50, "vector corpus not found ({})", base.len());
+        let mut hits = 0;
+        let mut check = |b: &[u8]| {
+            if let Some(c) = fast_claims(b) {
+                hits += 1;
+                assert_eq!(
+                    general_claims(b).as_ref(),
+                    Ok(&c),
+                    "{}",
+                    String::from_utf8_lossy(b)
+                );
+            }
+        };
+        for b in &base {
+            check(b);
+        }
+        // Mutations: replace, delete or duplicate bytes, with bytes that matter to JSON.
+        const INTERESTING: &[u8] = b"\"{}[],:\\ 0123456789-.eEtfnulx\x01\xc3\xa9";
+        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for round in 0..40_000usize {
+            let src = &base[round % base.len()];
+            if src.is_empty() {
+                continue;
+            }
+            let mut m = src.clone();
+            for _ in 0..(1 + next() % 3) {
+                let i = (next() as usize) % m.len().max(1);
+                match next() % 3 {
+                    0 => {
+                        if let Some(b) = m.get_mut(i) {
+                            *b = INTERESTING[(next() as usize) % INTERESTING.len()];
+                        }
+                    }
+                    1 => {
+                        if i < m.len() {
+                            m.remove(i);
+                        }
+                    }
+                    _ => {
+                        let j = (i + 1 + (next() as usize) % 24).min(m.len());
+                        let piece: Vec<u8> = m[i..j].to_vec();
+                        let at = (next() as usize) % (m.len() + 1);
+                        m.splice(at..at, piece);
+                    }
+                }
+            }
+            check(&m);
+        }
+        assert!(hits > 1000, "the direct reader answered only {hits} times");
+    }
 }

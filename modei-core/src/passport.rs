@@ -101,13 +101,27 @@ pub struct Passport {
     pub lineage: Vec<Ancestor>,
     /// Wire form.
     pub form: WireForm,
-    /// BLAKE3 of the token bytes (JWT) or of the RFC 8785 signing input (envelope): a cache key.
-    pub digest: [u8; 32],
     /// What the verifier noticed without refusing (e.g. stale revocation data at L2).
     pub warnings: Vec<Warning>,
+    /// The token (JWT) or the RFC 8785 signing input (envelope).
+    signed: Vec<u8>,
+    /// SHA-256 of `signed`, computed on first use.
+    digest: std::sync::OnceLock<[u8; 32]>,
 }
 
 impl Passport {
+    /// SHA-256 of the token bytes (JWT) or of the RFC 8785 signing input (envelope): a cache
+    /// key for the gate. Computed on first call (not on the verification hot path).
+    pub fn digest(&self) -> [u8; 32] {
+        *self.digest.get_or_init(|| sha256(&self.signed))
+    }
+
+    /// The bytes [`Passport::digest`] hashes: the compact token (JWT) or the RFC 8785 signing
+    /// input (envelope).
+    pub fn signed_bytes(&self) -> &[u8] {
+        &self.signed
+    }
+
     /// The agent key, decoded (`public_key_malformed` if it is not a valid Ed25519 point).
     pub fn agent_public_key(&self) -> Result<PublicKey> {
         PublicKey::from_bytes(&self.agent_key)
@@ -486,9 +500,9 @@ impl Link {
 }
 
 fn parse_link(token: String, rules: &HeaderRules) -> Result<Link> {
-    let d = jwt::decode(&token, rules)?;
+    let d = jwt::decode_typed(&token, rules)?;
     let signing_len = d.signing_input.len();
-    let claims = Claims::from_map(d.claims)?;
+    let claims = d.claims;
     Ok(Link {
         signing_len,
         kid: d.kid,
@@ -633,6 +647,11 @@ impl Verifier {
         &self.policy
     }
 
+    /// Decodes without verifying: see [`inspect`]. NOTHING in the result is trusted.
+    pub fn inspect(input: impl AsRef<[u8]>) -> Result<UnverifiedPassport> {
+        inspect(input.as_ref())
+    }
+
     /// Verifies a passport in either wire form at `now`. Leading and trailing ASCII whitespace
     /// is ignored; input starting with `{` is an envelope wire pair, anything else a JWT.
     pub fn verify(&self, input: impl AsRef<[u8]>, now: Timestamp) -> Result<Passport> {
@@ -664,11 +683,11 @@ impl Verifier {
         let rules = HeaderRules {
             accept_eddsa: self.options.accept_eddsa,
         };
-        let leaf_d = jwt::decode(token, &rules)?;
+        let leaf_d = jwt::decode_typed(token, &rules)?;
         let sign_len = leaf_d.signing_input.len();
         let leaf_kid = leaf_d.kid;
         let leaf_sig = leaf_d.signature;
-        let leaf = Claims::from_map(leaf_d.claims)?;
+        let leaf = leaf_d.claims;
         let leaf_input = token.as_bytes().get(..sign_len).unwrap_or_default();
 
         // Ancestors, root last.
@@ -834,8 +853,9 @@ impl Verifier {
             delegation_authority: leaf.delegation_authority,
             lineage,
             form: WireForm::Jwt,
-            digest: *blake3::hash(token.as_bytes()).as_bytes(),
             warnings,
+            signed: token.as_bytes().to_vec(),
+            digest: std::sync::OnceLock::new(),
         })
     }
 
@@ -1059,10 +1079,18 @@ impl Verifier {
                 })
                 .collect(),
             form: WireForm::V2Envelope,
-            digest: *blake3::hash(&ve.signing_input).as_bytes(),
             warnings,
+            signed: ve.signing_input,
+            digest: std::sync::OnceLock::new(),
         })
     }
+}
+
+fn sha256(b: &[u8]) -> [u8; 32] {
+    use sha2::Digest;
+    let mut out = [0u8; 32];
+    out.copy_from_slice(&sha2::Sha256::digest(b));
+    out
 }
 
 fn check_revoked<'a>(

@@ -59,6 +59,10 @@ pub struct Target {
 impl Target {
     /// Parses and canonicalises a target. Errors are `request_invalid`, naming what is wrong.
     pub fn parse(input: &str) -> Result<Target> {
+        Self::parse_at(input, 0)
+    }
+
+    fn parse_at(input: &str, depth: u8) -> Result<Target> {
         if input.len() > MAX_TARGET_LEN {
             return Err(bad(format!(
                 "target is {} bytes, more than {MAX_TARGET_LEN}",
@@ -87,8 +91,16 @@ impl Target {
                 return parse_url(Some(scheme), rest);
             }
         }
-        // Scheme-relative (`//evil.com/x`).
+        // Scheme-relative (`//evil.com/x`). The authority must look like a host, so that the
+        // canonical form (written without `//`) reads back as the same host.
         if let Some(rest) = s.strip_prefix("//") {
+            let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+            if !looks_like_host(&rest[..end]) && !rest[..end].contains(['@', '\\']) {
+                return Err(bad(format!(
+                    "scheme-relative target {:?} does not name a host",
+                    clip(s)
+                )));
+            }
             return parse_url(None, rest);
         }
         // No scheme: a host (with optional port and path) or a resource. An '@' before the
@@ -102,7 +114,19 @@ impl Target {
         if looks_like_host(&s[..auth_end]) {
             return parse_url(None, s);
         }
-        Ok(resource(s))
+        let r = resource(s)?;
+        // Canonicalising a resource can make it read as a URL or host (`a.com :` becomes
+        // `a.com`): read the canonical text once more, so the canonical form is a fixed point.
+        if r.as_str() != s && depth == 0 {
+            return Self::parse_at(r.as_str(), 1);
+        }
+        if r.as_str() != s {
+            return Err(bad(format!(
+                "target {:?} has no stable canonical form",
+                clip(s)
+            )));
+        }
+        Ok(r)
     }
 
     /// The kind of text this target was.
@@ -178,7 +202,13 @@ fn looks_like_host(a: &str) -> bool {
     let host_chars = h
         .chars()
         .all(|c| !c.is_ascii() || c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'));
-    host_chars && (h.contains('.') || h.eq_ignore_ascii_case("localhost"))
+    // A bare number (`2130706433`, `0x7f000001`) is an IPv4 host to URL parsers and curl.
+    let last = h.rsplit('.').next().unwrap_or("");
+    let numeric = !last.is_empty()
+        && (last.bytes().all(|c| c.is_ascii_digit())
+            || ((last.starts_with("0x") || last.starts_with("0X"))
+                && last[2..].bytes().all(|c| c.is_ascii_hexdigit())));
+    host_chars && (h.contains('.') || numeric || h.eq_ignore_ascii_case("localhost"))
 }
 
 fn default_port(scheme: Option<&str>, port: u16) -> bool {
@@ -204,6 +234,12 @@ fn parse_url(scheme: Option<String>, rest: &str) -> Result<Target> {
     }
     let (host_part, port_part) = split_port(authority)?;
     let host = canonical_host(host_part)?;
+    if scheme.is_none() && !host.contains('.') && !host.starts_with('[') && host != "localhost" {
+        // A scheme-less single-label host (`good.`) would read back as a resource.
+        return Err(bad(format!(
+            "scheme-less target host {host:?} has a single label; write a URL"
+        )));
+    }
     let port = match port_part {
         None | Some("") => None,
         Some(p) => {
@@ -235,8 +271,8 @@ fn parse_url(scheme: Option<String>, rest: &str) -> Result<Target> {
     };
     let path = canonical_path(raw_path)?;
     let query = match raw_query {
-        Some(q) if !q.is_empty() => Some(canonical_query(q)?),
-        _ => None,
+        Some(q) => Some(canonical_query(q)?).filter(|q| !q.is_empty()),
+        None => None,
     };
     let mut canonical = String::new();
     if let Some(s) = &scheme {
@@ -533,7 +569,7 @@ fn canonical_query(raw: &str) -> Result<String> {
         .join("&"))
 }
 
-fn resource(s: &str) -> Target {
+fn resource(s: &str) -> Result<Target> {
     let lower = s.to_lowercase();
     let mut out = String::with_capacity(lower.len());
     let mut prev_colon = false;
@@ -548,10 +584,20 @@ fn resource(s: &str) -> Target {
             prev_colon = false;
         }
     }
-    while out.ends_with(':') {
-        out.pop();
+    // Dropping a trailing ':' can expose whitespace and the other way round: repeat.
+    loop {
+        let trimmed = out
+            .trim_end_matches(|c: char| c == ':' || c.is_ascii_whitespace())
+            .trim_start_matches(|c: char| c.is_ascii_whitespace());
+        if trimmed.len() == out.len() {
+            break;
+        }
+        out = trimmed.to_string();
     }
-    Target {
+    if out.is_empty() {
+        return Err(bad("target is empty once canonicalised".into()));
+    }
+    Ok(Target {
         kind: TargetKind::Resource,
         scheme: None,
         host: None,
@@ -559,7 +605,7 @@ fn resource(s: &str) -> Target {
         path: out.clone(),
         query: None,
         canonical: out,
-    }
+    })
 }
 
 /// A host pattern in a domain allow or block list.
@@ -764,11 +810,55 @@ mod tests {
     }
 
     #[test]
+    fn random_inputs_never_panic_and_canonical_forms_are_stable() {
+        // Deterministic xorshift over an alphabet rich in URL syntax.
+        let alphabet: Vec<char> = "aZ09.-_~:/?#[]@!$&'()*+,;=%\\ \téß\u{2024}xn--"
+            .chars()
+            .collect();
+        let mut x: u64 = std::env::var("FUZZ_SEED")
+            .ok()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0x9e37_79b9_7f4a_7c15);
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let prefixes = ["", "https://", "http://", "//", "https:", "a.com", "[::1]"];
+        for _ in 0..std::env::var("FUZZ_N")
+            .ok()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(20_000)
+        {
+            let mut s = String::from(prefixes[(next() % prefixes.len() as u64) as usize]);
+            for _ in 0..(next() % 24) {
+                s.push(alphabet[(next() % alphabet.len() as u64) as usize]);
+            }
+            if let Ok(t) = Target::parse(&s) {
+                let again = Target::parse(t.as_str())
+                    .unwrap_or_else(|e| panic!("{s:?} -> {:?} does not re-parse: {e}", t.as_str()));
+                assert_eq!(again.as_str(), t.as_str(), "input {s:?}");
+                assert_eq!(again.host(), t.host(), "input {s:?}");
+            }
+        }
+    }
+
+    #[test]
     fn whatwg_host_forms() {
         assert_eq!(canon("https:evil.com/x"), "https://evil.com/x");
         assert_eq!(canon("HTTPS:\\\\evil.com"), "https://evil.com/");
         assert_eq!(canon("http:/evil.com:80"), "http://evil.com/");
         assert_eq!(canon("//evil.com/x"), "evil.com/x");
+        assert!(Target::parse("//99-/x").is_err());
+        assert_eq!(
+            Target::parse("2130706433/admin").unwrap().host(),
+            Some("127.0.0.1")
+        );
+        assert_eq!(
+            Target::parse("0x7f000001").unwrap().host(),
+            Some("127.0.0.1")
+        );
         assert!(Target::parse("https:////").is_err());
     }
 

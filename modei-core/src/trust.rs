@@ -582,7 +582,6 @@ fn validate_issuer(issuer: &TrustedIssuer, path: &str) -> Result<()> {
     if issuer.kind == IssuerKind::SelfIssued {
         // A self entry annotates one agent's own key (name, revocation); its id must be that
         // key's self issuer id and its only key the kid "self".
-        let mut seen = HashSet::new();
         for k in issuer.keys.values() {
             if k.kid != "self" || k.key.self_issuer_id() != issuer.id {
                 return Err(bad(
@@ -590,7 +589,6 @@ fn validate_issuer(issuer: &TrustedIssuer, path: &str) -> Result<()> {
                     "a self issuer holds exactly one key, kid \"self\", whose self issuer id is the issuer id",
                 ));
             }
-            seen.insert(&k.kid);
         }
     } else if self_shaped || issuer.id.starts_with("delegate:") {
         return Err(bad(

@@ -108,7 +108,8 @@ fn duplicate_json_members_are_refused() {
 
 #[test]
 fn malformed_stores_are_refused() {
-    let cases: Vec<(&str, Box<dyn Fn(&mut Value)>)> = vec![
+    type Mutation = Box<dyn Fn(&mut Value)>;
+    let cases: Vec<(&str, Mutation)> = vec![
         ("version 2", Box::new(|d| d["version"] = json!(2))),
         (
             "unknown issuer type",

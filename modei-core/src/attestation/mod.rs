@@ -33,6 +33,8 @@ pub use log::{
     attest_and_append, export_jsonl, read_jsonl_line, AttestationLog, LineRead, MemoryLog,
 };
 pub use record::{evaluations_digest, Attestation, AttestationBody, AttestationDraft, Attestor};
+#[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
+pub use verify::verify_jsonl_parallel;
 pub use verify::{verify_jsonl, verify_records, LogReport, LogVerifier};
 
 use crate::error::{Code, Error, Result};

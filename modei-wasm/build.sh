@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# Builds modei-wasm into pkg-node/ (wasm-bindgen --target nodejs) and pkg-web/ (--target web),
+# each with the JS wrapper (index.mjs: error classes, wrapped functions) next to the bindings.
+#
+#   modei-wasm/build.sh            dev profile (what the tests use)
+#   modei-wasm/build.sh --release  release profile + `wasm-opt -Oz` from npm binaryen
+#                                  (installed on demand into modei-wasm/.tools; never Debian's
+#                                  binaryen, whose wasm-opt 108 produces broken modules)
+#
+# Needs `wasm-bindgen` of the same version as Cargo.lock's wasm-bindgen on PATH
+# (scripts/test.sh installs it: cargo install wasm-bindgen-cli --version X, without --locked).
+set -euo pipefail
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+ROOT="$(cd "$HERE/.." && pwd)"
+export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
+
+release=0
+for a in "$@"; do
+  case "$a" in
+    --release) release=1 ;;
+    *) echo "usage: $0 [--release]" >&2; exit 2 ;;
+  esac
+done
+
+want="$(awk '/^name = "wasm-bindgen"$/{getline; gsub(/version = |"/,""); print; exit}' "$ROOT/Cargo.lock")"
+have="$(wasm-bindgen --version 2>/dev/null | awk '{print $2}' || true)"
+if [ "$have" != "$want" ]; then
+  echo "build.sh: need wasm-bindgen $want on PATH (found '${have:-none}');" \
+       "run: cargo install wasm-bindgen-cli --version $want" >&2
+  exit 1
+fi
+
+cd "$ROOT"
+if [ "$release" = 1 ]; then
+  cargo build -p modei-wasm --target wasm32-unknown-unknown --locked --release
+  dir=release
+else
+  cargo build -p modei-wasm --target wasm32-unknown-unknown --locked
+  dir=debug
+fi
+target_dir="$(cargo metadata --format-version 1 --no-deps --locked | node -e \
+  'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).target_directory))')"
+wasm="$target_dir/wasm32-unknown-unknown/$dir/modei_wasm.wasm"
+version="$(node -p 'require(process.argv[1]).version' "$HERE/package.json")"
+
+for t in node web; do
+  out="$HERE/pkg-$t"
+  rm -rf "$out"
+  if [ "$t" = node ]; then bt=nodejs; type=commonjs; else bt=web; type=module; fi
+  wasm-bindgen --target "$bt" --out-dir "$out" "$wasm"
+  cp "$HERE/js/errors.mjs" "$HERE/js/api.mjs" "$HERE/js/index.d.ts" "$out/"
+  cp "$HERE/js/entry-$t.mjs" "$out/index.mjs"
+  # pkg-node's wasm-bindgen output is CommonJS (pitfall W4); the wrapper files are .mjs.
+  cat > "$out/package.json" <<JSON
+{
+  "name": "modei-wasm",
+  "version": "$version",
+  "license": "Apache-2.0",
+  "type": "$type",
+  "main": "index.mjs",
+  "types": "index.d.ts",
+  "exports": { ".": { "types": "./index.d.ts", "default": "./index.mjs" } }
+}
+JSON
+done
+
+if [ "$release" = 1 ]; then
+  tools="$HERE/.tools"
+  if [ ! -x "$tools/node_modules/.bin/wasm-opt" ]; then
+    mkdir -p "$tools"
+    npm install --prefix "$tools" --no-audit --no-fund --no-save binaryen@132
+  fi
+  for t in node web; do
+    f="$HERE/pkg-$t/modei_wasm_bg.wasm"
+    "$tools/node_modules/.bin/wasm-opt" -Oz "$f" -o "$f.opt" && mv "$f.opt" "$f"
+  done
+fi
+ls -l "$HERE"/pkg-node/*.wasm "$HERE"/pkg-web/*.wasm

@@ -1,0 +1,2 @@
+// pkg-node/index.mjs: the Node build needs no initialisation.
+export * from './api.mjs';
