@@ -18,6 +18,10 @@
 //! - [`trust`]: the issuer trust store (keys, windows, rotation) and the issuer policy;
 //! - [`revocation`]: revocation sources and freshness;
 //! - [`passport`]: one passport model for both wire forms, and the verifier;
+//! - [`target`]: request targets (URLs, domains, resources) canonicalised, and domain patterns;
+//! - [`constraints`]: the enforcement layer: Modei's `core:*` keys evaluated natively, in order;
+//! - [`cel_rules`]: CEL rules for what the keys cannot say, compiled once, bounded;
+//! - [`state`]: the state store shared across requests (rates, spend, holds, nonces, chain heads);
 //! - [`attestation`]: signed, hash-linked, sequenced decision records; checkpoints; logs;
 //! - [`catalog`]: signed, versioned permission catalogs, diffs and pin checks;
 //! - [`gate`]: the gate: passport + request → allow / request_hold / block, attested;

@@ -9,7 +9,7 @@
 //! class (`PassportError`, ...; all extend `ModeiError`) with `.code`, `.detail`, `.family`.
 //!
 //! # Adding a function
-//! ```ignore
+//! ```text
 //! #[napi]
 //! pub fn canonicalize(json: String) -> napi::Result<String> {
 //!     modei_core::canonical::canonicalize_str(&json).or_throw()

@@ -9,7 +9,7 @@
 //! `core_call(...).or_raise()?` (or `.map_err(to_py_err)?`); nothing else is needed.
 //!
 //! # Adding a function
-//! ```ignore
+//! ```text
 //! #[pyfunction]
 //! fn canonicalize(py: Python<'_>, json: &str) -> PyResult<String> {
 //!     ::modei_core::canonical::canonicalize_str(json).or_raise()
@@ -35,15 +35,60 @@ create_exception!(
     PyException,
     "Base class of every modei error. Attributes: code (stable snake_case), detail, family."
 );
-create_exception!(modei_core, CanonicalizationError, ModeiError, "Malformed JSON, RFC 8785 rejections, JSON resource bounds.");
-create_exception!(modei_core, ModeiKeyError, ModeiError, "Key and signature encodings, raw signature verification, credentials files.");
-create_exception!(modei_core, PassportError, ModeiError, "Passport parsing and verification (both wire forms), delegation.");
-create_exception!(modei_core, TrustError, ModeiError, "Trust store, issuer policy, key windows, revocation.");
-create_exception!(modei_core, ConstraintError, ModeiError, "Gate pipeline and constraint evaluation errors.");
-create_exception!(modei_core, AttestationError, ModeiError, "Attestations, chains, logs and checkpoints.");
-create_exception!(modei_core, CatalogError, ModeiError, "Permission catalogs, consumption receipts and settlement.");
-create_exception!(modei_core, StateError, ModeiError, "Shared state store failures.");
-create_exception!(modei_core, InvalidInputError, ModeiError, "Bad arguments or configuration given by the caller.");
+create_exception!(
+    modei_core,
+    CanonicalizationError,
+    ModeiError,
+    "Malformed JSON, RFC 8785 rejections, JSON resource bounds."
+);
+create_exception!(
+    modei_core,
+    ModeiKeyError,
+    ModeiError,
+    "Key and signature encodings, raw signature verification, credentials files."
+);
+create_exception!(
+    modei_core,
+    PassportError,
+    ModeiError,
+    "Passport parsing and verification (both wire forms), delegation."
+);
+create_exception!(
+    modei_core,
+    TrustError,
+    ModeiError,
+    "Trust store, issuer policy, key windows, revocation."
+);
+create_exception!(
+    modei_core,
+    ConstraintError,
+    ModeiError,
+    "Gate pipeline and constraint evaluation errors."
+);
+create_exception!(
+    modei_core,
+    AttestationError,
+    ModeiError,
+    "Attestations, chains, logs and checkpoints."
+);
+create_exception!(
+    modei_core,
+    CatalogError,
+    ModeiError,
+    "Permission catalogs, consumption receipts and settlement."
+);
+create_exception!(
+    modei_core,
+    StateError,
+    ModeiError,
+    "Shared state store failures."
+);
+create_exception!(
+    modei_core,
+    InvalidInputError,
+    ModeiError,
+    "Bad arguments or configuration given by the caller."
+);
 
 /// Python class name for each family (the same names are used by the Node and WASM bindings).
 pub fn family_class_name(f: Family) -> &'static str {
@@ -132,7 +177,10 @@ fn py_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add("ModeiError", py.get_type::<ModeiError>())?;
-    m.add("CanonicalizationError", py.get_type::<CanonicalizationError>())?;
+    m.add(
+        "CanonicalizationError",
+        py.get_type::<CanonicalizationError>(),
+    )?;
     m.add("ModeiKeyError", py.get_type::<ModeiKeyError>())?;
     m.add("PassportError", py.get_type::<PassportError>())?;
     m.add("TrustError", py.get_type::<TrustError>())?;

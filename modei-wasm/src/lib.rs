@@ -9,7 +9,7 @@
 //! ...; all extend `ModeiError`) with `.code`, `.detail`, `.family`.
 //!
 //! # Adding a function
-//! ```ignore
+//! ```text
 //! #[wasm_bindgen]
 //! pub fn canonicalize(json: &str) -> Result<String, JsError> {
 //!     modei_core::canonical::canonicalize_str(json).or_throw()
@@ -49,8 +49,12 @@ pub fn invalid_argument(detail: impl Into<String>) -> JsError {
 
 /// Converts a JSON value to a plain JS value (objects, arrays, strings, numbers, booleans, null).
 pub fn json_to_js(v: &serde_json::Value) -> Result<JsValue, JsError> {
-    js_sys::JSON::parse(&v.to_string())
-        .map_err(|_| js_err(Error::new(Code::InvalidArgument, "result is not valid JSON")))
+    js_sys::JSON::parse(&v.to_string()).map_err(|_| {
+        js_err(Error::new(
+            Code::InvalidArgument,
+            "result is not valid JSON",
+        ))
+    })
 }
 
 /// The library version.
