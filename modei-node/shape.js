@@ -371,21 +371,21 @@ function makeApi(native, errors, platform) {
   };
   /** Verifies an attestation log (JSON Lines as text, bytes or chunks), streaming in bounded
    * memory. A broken log is a report `{ok: false, first_error}`, not a throw. */
-  api.verifyLog = wrap((source, gateKeys, options) => native._verifyLog(chunksOf(source), gateKeysJson(gateKeys), json(options?.checkpoints ?? null, 'checkpoints')));
+  api.verifyLog = wrap((source, gateKeys, options) => native._verifyLog(chunksOf(source), gateKeysJson(gateKeys), json(options?.checkpoints ?? [], 'checkpoints')));
   /** verifyLog off the main thread (Node: the libuv pool). */
   api.verifyLogAsync = async (source, gateKeys, options) => {
     if (typeof native._verifyLogAsync !== 'function') return api.verifyLog(source, gateKeys, options);
     try {
-      return JSON.parse(await native._verifyLogAsync(chunksOf(source), gateKeysJson(gateKeys), json(options?.checkpoints ?? null, 'checkpoints')));
+      return JSON.parse(await native._verifyLogAsync(chunksOf(source), gateKeysJson(gateKeys), json(options?.checkpoints ?? [], 'checkpoints')));
     } catch (e) {
       throw errors.fromNative(e);
     }
   };
   if (typeof native._verifyLogFile === 'function') {
     /** Verifies a log file, streaming from disk (Node only). */
-    api.verifyLogFile = wrap((path, gateKeys, options) => native._verifyLogFile(path, gateKeysJson(gateKeys), json(options?.checkpoints ?? null, 'checkpoints')));
+    api.verifyLogFile = wrap((path, gateKeys, options) => native._verifyLogFile(path, gateKeysJson(gateKeys), json(options?.checkpoints ?? [], 'checkpoints')));
     /** verifyLogFile off the main thread (Node only). */
-    api.verifyLogFileAsync = wrap(async (path, gateKeys, options) => JSON.parse(await native._verifyLogFileAsync(path, gateKeysJson(gateKeys), json(options?.checkpoints ?? null, 'checkpoints'))));
+    api.verifyLogFileAsync = wrap(async (path, gateKeys, options) => JSON.parse(await native._verifyLogFileAsync(path, gateKeysJson(gateKeys), json(options?.checkpoints ?? [], 'checkpoints'))));
   }
   /** Verifies one record's signature against the gate keys; returns the record. */
   api.verifyAttestation = wrap((record, gateKeys) => native._verifyAttestation(input(record, 'record'), gateKeysJson(gateKeys)));

@@ -198,6 +198,8 @@ $('sample').addEventListener('change', async (e) => { await loadSample(e.target.
 
 await init();
 $('foot').textContent = `modei-wasm ${m.version()} · verification runs locally in WebAssembly`;
-await loadSample(new URLSearchParams(location.search).get('sample') ?? 'jwt');
+const first = new URLSearchParams(location.search).get('sample') ?? 'jwt';
+$('sample').value = first;
+await loadSample(first);
 run();
 document.body.dataset.ready = '1';
