@@ -17,10 +17,19 @@ function makeApi(native, errors, platform) {
   const { wrap, wrapClass, InvalidInputError } = errors;
   const badArg = (what, want) => new InvalidInputError('invalid_argument', `${what}: expected ${want}`);
 
+  /** JSON text of a value (Dates as Unix ms); a value JSON cannot hold (BigInt, cycles) is
+   * invalid_argument. */
+  function stringify(x, what) {
+    try {
+      return JSON.stringify(x, (k, v) => (v instanceof Date ? v.getTime() : v));
+    } catch (e) {
+      throw new InvalidInputError('invalid_argument', `${what}: not JSON-serialisable (${e.message})`);
+    }
+  }
   /** Text or bytes for the native layer: strings and Uint8Array pass; objects become JSON. */
   function input(x, what = 'input') {
     if (typeof x === 'string' || x instanceof Uint8Array) return x;
-    if (x !== null && typeof x === 'object' && !ArrayBuffer.isView(x)) return JSON.stringify(x);
+    if (x !== null && typeof x === 'object' && !ArrayBuffer.isView(x)) return stringify(x, what);
     if (x instanceof ArrayBuffer) return new Uint8Array(x);
     throw badArg(what, 'a string, a Uint8Array/Buffer or an object');
   }
@@ -29,7 +38,7 @@ function makeApi(native, errors, platform) {
     if (x === undefined || x === null) return '{}';
     if (typeof x === 'string') return x;
     if (x instanceof Uint8Array) return text(x, what);
-    if (typeof x === 'object') return JSON.stringify(x, (k, v) => (v instanceof Date ? v.getTime() : v));
+    if (typeof x === 'object') return stringify(x, what);
     throw badArg(what, 'an object or JSON text');
   }
   /** A string (bytes are decoded as UTF-8, strictly). */
@@ -44,6 +53,7 @@ function makeApi(native, errors, platform) {
     }
     throw badArg(what, 'a string or UTF-8 bytes');
   }
+  const text_ = (x, what) => text(x, what);
   /** A time: RFC 3339 string, Unix ms, or Date; undefined -> platform default. */
   function time(t, what = 'now') {
     if (t === undefined || t === null) return platform.now();
@@ -125,7 +135,7 @@ function makeApi(native, errors, platform) {
   api.verifySignature = wrap((publicKey, message, signature) => PublicKey.from(publicKey).verify(message, signature));
   /** Loads a credentials file: `{ key, info: {agent_id, created_at, public_key} }`. */
   api.loadCredentials = wrap((text) => {
-    const t = typeof text === 'string' ? text : new TextDecoder('utf-8', { fatal: true }).decode(input(text, 'text'));
+    const t = text_(text, 'text');
     return { key: native._loadCredentials(t), info: native._credentialsInfo(t) };
   });
   /** Ids derived from 32 raw key bytes (no point decoding). */
@@ -180,14 +190,29 @@ function makeApi(native, errors, platform) {
   });
 
   // ---- trust ---------------------------------------------------------------------------------
-  const TrustStore = wrapClass(native.TrustStore);
+  /** A native class whose constructor errors become ModeiErrors (same prototype, so instanceof
+   * holds for instances made by the native factories too). */
+  const ctor = (Base) => {
+    const C = function (...a) {
+      try {
+        return Reflect.construct(Base, a, new.target ?? C);
+      } catch (e) {
+        throw errors.fromNative(e);
+      }
+    };
+    C.prototype = Base.prototype;
+    Object.setPrototypeOf(C, Base);
+    Object.defineProperty(C, 'name', { value: Base.name });
+    return C;
+  };
+  const TrustStore = ctor(wrapClass(native.TrustStore));
   /** From the trust store file (docs/trust-store.md); `origin` prefixes error details. */
   def(TrustStore, 'fromJson', (doc, origin) => TrustStore._fromJson(input(doc, 'trust store'), origin));
   def(TrustStore.prototype, 'addIssuer', function (issuer) { return this._addIssuer(json(issuer, 'issuer')); });
   def(TrustStore.prototype, 'has', function (id) { return this._issuerIds().includes(id); });
   getter(TrustStore, 'issuerIds', function () { return this._issuerIds(); });
   api.TrustStore = TrustStore;
-  const RevocationList = wrapClass(native.RevocationList);
+  const RevocationList = ctor(wrapClass(native.RevocationList));
   def(RevocationList, 'fromJson', (doc, origin) => RevocationList._fromJson(input(doc, 'revocation list'), origin));
   api.RevocationList = RevocationList;
 

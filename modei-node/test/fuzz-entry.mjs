@@ -28,6 +28,9 @@ export function entryPoints(m, fixtures) {
     if (skip.has(name) || typeof v !== 'function' || v.prototype instanceof Error || v === m.ModeiError) continue;
     const isClass = /^[A-Z]/.test(name);
     if (!isClass) { out.push([name, (...a) => v(...a)]); continue; }
+    // SigningKey and PublicKey have no public constructor (factories only): `new` is a TypeError-like
+    // misuse napi reports itself; not an entry point.
+    if (name !== 'SigningKey' && name !== 'PublicKey')
     out.push([`new ${name}`, (...a) => new v(...a)]);
     for (const s of Object.getOwnPropertyNames(v)) {
       if (['length', 'name', 'prototype'].includes(s) || s.startsWith('_') || typeof v[s] !== 'function') continue;
