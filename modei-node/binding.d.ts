@@ -9,8 +9,227 @@
  */
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
+/** A gate: verify, enforce constraints, attest. `Send + Sync`. */
+export declare class Gate {
+  /** `config`: the gate config JSON text (`docs/api.md` § Gate); `revocation`: a live list. */
+  constructor(config: string, revocation?: RevocationList | undefined | null, logPath?: string | undefined | null)
+  get gateId(): string
+  /** Checks a request (JSON text). A `block` is a result. */
+  _check(request: Input, now?: Time | undefined | null): Decision
+  /** The whole pipeline, changing nothing. */
+  _dryRun(request: string, now?: Time | undefined | null): Decision
+  /**
+   * Checks many requests off the main thread, in order: one decision (or
+   * `{error: {code, family, detail}}`) per request.
+   */
+  _checkManyAsync(requests: Array<string>, now?: Time | undefined | null): Promise<string>
+  _denyHold(approval: string, now?: Time | undefined | null): Decision
+  pendingHolds(): Hold[]
+  expireHolds(now?: Time | undefined | null): Hold[]
+  heartbeat(at?: Time | undefined | null): void
+  /** `{gate_id, key_id, public_key}` of the attestation key, or null. */
+  get attestationKey(): GateKey | null
+  /** The in-memory attestation log as JSON Lines text (null with a file log). */
+  exportLog(): string | null
+  get logLen(): number
+  get cachedPassports(): number
+}
+export type JsGate = Gate
+
+/** An Ed25519 public key (checked: canonical point, not of small order). */
+export declare class PublicKey {
+  /**
+   * Imports a key: `format` is `raw` (32 bytes), `base64`, `base64url`, `hex`, `jwk`, `pem`
+   * (SPKI) or `any` (detected; the default).
+   */
+  static _import(data: Input, format?: string | undefined | null): PublicKey
+  /** From the 32 raw bytes. */
+  static _fromBytes(raw: Buffer): PublicKey
+  /** Exports the key: `base64`, `base64url`, `hex`, `pem` (strings) or `jwk`. */
+  export(format: string): string | PublicJwk
+  /** Everything derived from the key (encodings, JWK, thumbprint, agent id, issuer id). */
+  info(): PublicKeyInfo
+  /** The 32 raw bytes. */
+  toBytes(): Buffer
+  /**
+   * Strict verification: `true` if `signature` (64 bytes, or hex / base64 / base64url text)
+   * is this key's signature over `message`; `false` otherwise (never throws for a bad
+   * signature).
+   */
+  _isValid(message: Input, signature: Input): boolean
+  /**
+   * Strict verification that throws the precise error (`signature_invalid`,
+   * `signature_malformed`, `key_weak`...) instead of returning `false`.
+   */
+  _verify(message: Input, signature: Input): void
+}
+export type JsPublicKey = PublicKey
+
+/** A revocation list that can change while verifiers use it. */
+export declare class RevocationList {
+  /** An empty list current as of `asOf` (RFC 3339 or Unix ms; default now). */
+  constructor(asOf?: Time | undefined | null)
+  /** From the revocation list JSON text. */
+  static _fromJson(text: Input, origin?: string | undefined | null): RevocationList
+  revokePassport(passportId: string): void
+  revokeAgent(agentId: string): void
+  revokeIssuerKey(issuerId: string, kid: string): void
+  /** Records a refresh at `at` (default now). */
+  setRefreshed(at?: Time | undefined | null): void
+  toJson(): string
+  passportRevoked(passportId: string): boolean
+  agentRevoked(agentId: string): boolean
+  issuerKeyRevoked(issuerId: string, kid: string): boolean
+}
+export type JsRevocationList = RevocationList
+
+/** An Ed25519 private key (seed zeroized on drop). */
+export declare class SigningKey {
+  /** A fresh key from the operating system's RNG. */
+  static _generate(): SigningKey
+  /** From the 32-byte seed. */
+  static _fromSeed(seed: Buffer): SigningKey
+  /**
+   * Imports a key: `format` is `seed`, `seed_base64`, `seed_base64url`, `seed_hex`, `jwk`,
+   * `pem` (PKCS#8) or `credentials` (Modei's credentials file).
+   */
+  static _import(data: Input, format: string): SigningKey
+  /** Exports the key: `seed_base64`, `seed_base64url`, `seed_hex`, `pem` (strings) or `jwk`. */
+  export(format: string): string | PrivateJwk
+  /** The 32 seed bytes. */
+  seed(): Buffer
+  /** The matching public key. */
+  _publicKey(): JsPublicKey
+  /** Signs `message` (pure Ed25519, RFC 8032): the 64 signature bytes. */
+  sign(message: Input): Buffer
+}
+export type JsSigningKey = SigningKey
+
+/** The issuer trust store (`docs/trust-store.md`). */
+export declare class TrustStore {
+  /** An empty store. */
+  constructor()
+  /** From the trust store file's JSON text; `origin` (e.g. the path) prefixes error details. */
+  static _fromJson(text: Input, origin?: string | undefined | null): TrustStore
+  /** Adds an issuer (the file's `issuers[]` item shape). */
+  _addIssuer(issuer: string): void
+  /** Removes an issuer; whether it was present. */
+  removeIssuer(id: string): boolean
+  /** The issuer ids, sorted. */
+  _issuerIds(): Array<string>
+  /** Number of issuers. */
+  get size(): number
+  /** The file text (deterministic). */
+  toJson(): string
+  /** The file as a plain object. */
+  toObject(): TrustStoreDocument
+}
+export type JsTrustStore = TrustStore
+
+/** The passport verifier: trust store + policy + options + optional revocation list. */
+export declare class Verifier {
+  /**
+   * `config`: `{policy?, options?, trust_store?, revocation?}` or the policy/option members
+   * at the top level (`docs/api.md` § Verifier) as JSON text (the JS layer serialises).
+   */
+  constructor(config: string, trust?: TrustStore | undefined | null, revocation?: RevocationList | undefined | null)
+  /** Verifies a passport (compact JWT or envelope wire pair) at `now` (default: the clock). */
+  _verify(input: Input, now?: Time | undefined | null): Passport
+  /**
+   * Verifies many passports off the main thread: one `{ok: true, passport}` or
+   * `{ok: false, error: {code, family, detail}}` per input, in order.
+   */
+  _verifyManyAsync(inputs: Array<string>, now?: Time | undefined | null): Promise<string>
+  /** Same, synchronously. */
+  _verifyMany(inputs: Array<string>, now?: Time | undefined | null): BatchResult<Passport>[]
+  /** `{policy, options, issuers, revocation}`. */
+  describe(): any
+}
+export type JsVerifier = Verifier
+
 /** Test hook: always throws the error for `code`. Not part of the API. */
 export declare function __raiseForTest(code: string, detail?: string | undefined | null): void
+
+/** RFC 8785 canonical form of JSON text (read strictly). */
+export declare function _canonicalize(json: Input): string
+
+/** `sha256:<hex>` of the canonical form of JSON text. */
+export declare function _contentHash(json: Input): string
+
+/**
+ * A credentials file (byte-identical to Modei's SDKs) for `key`, created at `createdAt`
+ * (RFC 3339 string or Unix milliseconds).
+ */
+export declare function _createCredentials(key: SigningKey, createdAt: string | number): string
+
+/** Loads a credentials file: `{agent_id, created_at, public_key}`. */
+export declare function _credentialsInfo(fileText: string): any
+
+/** Delegates a v2 envelope from `parentWire` to `childKey`: the child's wire pair. */
+export declare function _delegateEnvelope(parentWire: string, parentKey: SigningKey, childKey: PublicKey, params: string, trust?: JsTrustStore | undefined | null): any
+
+/** Delegates a passport JWT. */
+export declare function _delegateJwt(parentToken: string, parentKey: SigningKey, params: string): string
+
+/** Agent id, self issuer id and realtime fingerprint of 32 raw key bytes. */
+export declare function _deriveIds(rawKey: Buffer): any
+
+/** Decodes a passport of either form WITHOUT verifying anything. */
+export declare function _inspectPassport(input: Input): any
+
+/** Issues a passport JWT as trust store issuer `issuerId` with key `kid`. */
+export declare function _issueJwt(key: SigningKey, issuerId: string, kid: string, params: string): string
+
+/** Loads a credentials file: its key. */
+export declare function _loadCredentials(fileText: string): SigningKey
+
+/** Parses JSON text with the strict reader (duplicate keys, lone surrogates refused). */
+export declare function _parseJson(text: Input): any
+
+/** The request digest the gate computes (hex SHA-256). */
+export declare function _requestDigest(gateId: string, passportId: string | undefined | null, request: string): string
+
+/** Self-issues a v2 envelope: the wire pair `{envelope, signature}`. */
+export declare function _selfIssueEnvelope(key: SigningKey, params: string): any
+
+/** Self-issues a passport JWT. */
+export declare function _selfIssueJwt(key: SigningKey, params: string): string
+
+/** Operator side: signs an approval of a hold. */
+export declare function _signApproval(key: SigningKey, params: string): any
+
+/** Agent side: the proof of possession for a request. */
+export declare function _signPop(agentKey: SigningKey, gateId: string, passportId: string, request: string): string
+
+/** Verifies one record's signature; returns the record. */
+export declare function _verifyAttestation(record: Input, gateKeys: string): any
+
+/** Verifies a checkpoint's signature; returns the checkpoint. */
+export declare function _verifyCheckpoint(checkpoint: Input, gateKeys: string): any
+
+/** Verifies a v2 envelope wire pair (`{"envelope"|"passport_json", "signature"}` JSON text). */
+export declare function _verifyEnvelope(wire: Input, options: string, trust?: JsTrustStore | undefined | null): any
+
+/** Verifies envelope JSON text and its detached signature (`null`: absent). */
+export declare function _verifyEnvelopeDetached(envelope: Input, signature: string | undefined | null, options: string, trust?: JsTrustStore | undefined | null): any
+
+/** Verifies a JSON Lines attestation log given as chunks (one or more strings / buffers). */
+export declare function _verifyLog(chunks: Array<Input>, gateKeys: string, checkpoints: string): LogReport
+
+/** `_verifyLog` off the main thread. */
+export declare function _verifyLogAsync(chunks: Array<Input>, gateKeys: string, checkpoints: string): Promise<string>
+
+/** Verifies a log file, streaming from disk (Node only: WASM has no file system). */
+export declare function _verifyLogFile(path: string, gateKeys: string, checkpoints: string): LogReport
+
+/** `_verifyLogFile` off the main thread. */
+export declare function _verifyLogFileAsync(path: string, gateKeys: string, checkpoints: string): Promise<string>
+
+/**
+ * Raw strict verification over bytes (a 32-byte key, the message, a 64-byte signature):
+ * `true` or `false`, never a throw for a bad key or signature.
+ */
+export declare function _verifyRaw(publicKey: Buffer, message: Input, signature: Buffer): boolean
 
 /** One row of the error table. */
 export interface ErrorCodeInfo {

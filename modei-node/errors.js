@@ -86,7 +86,9 @@ function wrapClass(cls) {
     for (const key of Object.getOwnPropertyNames(target)) {
       if (key === 'constructor' || key === 'prototype' || key === 'length' || key === 'name') continue;
       const d = Object.getOwnPropertyDescriptor(target, key);
-      if (d && typeof d.value === 'function') Object.defineProperty(target, key, { ...d, value: wrap(d.value) });
+      // napi-rs makes static methods non-configurable: those are left as they are (shape.js
+      // only calls them through wrapped functions).
+      if (d && typeof d.value === 'function' && d.configurable) Object.defineProperty(target, key, { ...d, value: wrap(d.value) });
     }
   }
   return cls;

@@ -8,6 +8,10 @@ const m = require('./index.js');
 export const {
   ModeiError, CanonicalizationError, ModeiKeyError, PassportError, TrustError, ConstraintError,
   AttestationError, CatalogError, StateError, InvalidInputError, FAMILY_CLASSES,
-  version, errorCodes, __raiseForTest,
+  version, errorCodes, __raiseForTest, canonicalize, contentHash, parseJson, SigningKey, PublicKey,
+  verifySignature, loadCredentials, deriveIds, inspectPassport, verifyEnvelope, verifyDetached,
+  selfIssuePassport, issuePassport, delegatePassport, TrustStore, RevocationList, Verifier, Gate,
+  signApproval, signPop, requestDigest, verifyLog, verifyLogAsync, verifyAttestation,
+  verifyCheckpoint, verifyLogFile, verifyLogFileAsync,
 } = m;
 export default m;

@@ -48,7 +48,11 @@ for t in node web; do
   rm -rf "$out"
   if [ "$t" = node ]; then bt=nodejs; type=commonjs; else bt=web; type=module; fi
   wasm-bindgen --target "$bt" --out-dir "$out" "$wasm"
-  cp "$HERE/js/errors.mjs" "$HERE/js/api.mjs" "$HERE/js/index.d.ts" "$out/"
+  cp "$HERE/js/errors.mjs" "$HERE/js/api.mjs" "$HERE/js/index.d.ts" "$ROOT/modei-node/api.d.ts" "$out/"
+  # One shaping layer for Node and WASM: modei-node/shape.js, as an ES module.
+  sed -e "s/^'use strict';$//" -e 's/^module\.exports = { makeApi };$/export { makeApi };/' \
+    "$ROOT/modei-node/shape.js" > "$out/shape.mjs"
+  grep -q '^export { makeApi };$' "$out/shape.mjs"
   cp "$HERE/js/entry-$t.mjs" "$out/index.mjs"
   # pkg-node's wasm-bindgen output is CommonJS (pitfall W4); the wrapper files are .mjs.
   cat > "$out/package.json" <<JSON

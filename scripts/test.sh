@@ -111,14 +111,17 @@ npm_ensure modei-node
 (
   cd modei-node
   npx napi build --platform --js binding.js --dts binding.d.ts
-  run_tests node --test --test-reporter=spec test/cjs.test.js test/esm.test.mjs test/errors.test.js
+  # Explicit file list (pitfall N4: helpers like test/fuzz-entry.mjs are not tests).
+  run_tests node --test --test-reporter=spec test/cjs.test.js test/esm.test.mjs test/errors.test.js \
+    test/vectors.test.mjs test/types.test.js test/no-panic.test.js test/server.test.mjs
 )
 
 # ---------------------------------------------------------------------------------------------
 step "wasm: build (pkg-node, pkg-web) + node --test"
 npm_ensure modei-wasm
 modei-wasm/build.sh
-(cd modei-wasm && run_tests node --test --test-reporter=spec test/node.test.mjs test/web.test.mjs)
+(cd modei-wasm && run_tests node --test --test-reporter=spec test/node.test.mjs test/web.test.mjs \
+  test/vectors.test.mjs test/no-panic.test.mjs)
 
 # ---------------------------------------------------------------------------------------------
 if [ "${SKIP_BROWSER:-0}" != 1 ]; then

@@ -45,6 +45,7 @@ const FAMILY_CLASSES = Object.freeze({
   input: InvalidInputError,
 });
 
+const GLUE = /^(expected instance of |null pointer passed to rust|recursive use of an object detected|attempted to take ownership)/;
 const MARKER = /^\[modei:([a-z_]+):([a-z0-9_]+)\] ([\s\S]*)$/;
 
 /** Converts an error thrown by the native layer; anything unrecognised is returned unchanged. */
@@ -55,6 +56,8 @@ function fromNative(e) {
     const Cls = FAMILY_CLASSES[m[1]] || ModeiError;
     return new Cls(m[2], m[3]);
   }
+  // wasm-bindgen's glue: a class argument of the wrong class, or an object already freed.
+  if (GLUE.test(e.message)) return new InvalidInputError('invalid_argument', e.message, { cause: e });
   return e;
 }
 
@@ -81,7 +84,9 @@ function wrapClass(cls) {
     for (const key of Object.getOwnPropertyNames(target)) {
       if (key === 'constructor' || key === 'prototype' || key === 'length' || key === 'name') continue;
       const d = Object.getOwnPropertyDescriptor(target, key);
-      if (d && typeof d.value === 'function') Object.defineProperty(target, key, { ...d, value: wrap(d.value) });
+      // napi-rs makes static methods non-configurable: those are left as they are (shape.js
+      // only calls them through wrapped functions).
+      if (d && typeof d.value === 'function' && d.configurable) Object.defineProperty(target, key, { ...d, value: wrap(d.value) });
     }
   }
   return cls;
