@@ -53,9 +53,16 @@ pub fn write_stdout(bytes: &[u8]) {
     let _ = out.flush();
 }
 
-/// Prints one JSON value on its own line.
+/// Prints one JSON value on its own line (ignoring a closed pipe, unlike `println!`).
 pub fn print_json(v: &serde_json::Value) {
-    println!("{v}");
+    line(&v.to_string());
+}
+
+/// Prints one line of text on stdout (ignoring a closed pipe, unlike `println!`).
+pub fn line(s: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(s.as_bytes());
+    let _ = out.write_all(b"\n");
 }
 
 /// Writes a file readable only by its owner (private keys), atomically via a temporary sibling.

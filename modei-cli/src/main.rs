@@ -20,6 +20,12 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// The whole story in one command: issuer, gate, agent, catalog, passport, a scripted
+    /// sequence of requests (allow, hold + approval, blocks), attestation checks. No set-up, no
+    /// network; exits 0 only if every step behaved as expected.
+    ///
+    /// Example: modei demo            (or: modei demo --json | jq .)
+    Demo(cmd::demo::DemoArgs),
     /// Verify or inspect passports.
     #[command(subcommand)]
     Passport(cmd::passport::PassportCmd),
@@ -84,6 +90,7 @@ impl From<modei_core::Error> for CliError {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Demo(a) => cmd::demo::run(a),
         Command::Passport(c) => cmd::passport::run(c),
         Command::Canonicalize(a) => cmd::canonicalize::run(a),
         Command::Keygen(a) => cmd::keys::keygen(a),
