@@ -84,6 +84,24 @@ pub fn write_private(path: &Path, contents: &[u8]) -> Result<(), CliError> {
     std::fs::rename(&tmp, path).map_err(fail)
 }
 
+/// Writes a public file atomically: a temporary sibling, fsync, rename (readers see the old or
+/// the new contents, never a partial file).
+pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<(), CliError> {
+    let fail = |e: std::io::Error| CliError::input("io_error", format!("{}: {e}", path.display()));
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(format!(".tmp{}", std::process::id()));
+    let tmp = path.with_file_name(name);
+    {
+        let mut f = std::fs::File::create(&tmp).map_err(fail)?;
+        f.write_all(contents).map_err(fail)?;
+        f.sync_all().map_err(fail)?;
+    }
+    std::fs::rename(&tmp, path).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        fail(e)
+    })
+}
+
 /// Writes a public file.
 pub fn write_public(path: &Path, contents: &[u8]) -> Result<(), CliError> {
     std::fs::write(path, contents)

@@ -29,6 +29,9 @@ enum Command {
     /// Verify or inspect passports.
     #[command(subcommand)]
     Passport(cmd::passport::PassportCmd),
+    /// Edit a trust store file: issuers, keys, rotation, revocation.
+    #[command(subcommand)]
+    Trust(cmd::trust::TrustCmd),
     /// Write the RFC 8785 canonical form of the JSON on stdin.
     ///
     /// Example: echo '{"b":1,"a":[1.0,2e3]}' | modei canonicalize
@@ -91,6 +94,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Demo(a) => cmd::demo::run(a),
+        Command::Trust(c) => cmd::trust::run(c),
         Command::Passport(c) => cmd::passport::run(c),
         Command::Canonicalize(a) => cmd::canonicalize::run(a),
         Command::Keygen(a) => cmd::keys::keygen(a),

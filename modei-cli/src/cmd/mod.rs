@@ -5,6 +5,7 @@ pub mod demo;
 pub mod gate;
 pub mod keys;
 pub mod passport;
+pub mod trust;
 
 use modei_core::time::{Clock, SystemClock, Timestamp};
 

@@ -118,7 +118,12 @@ fn verify(a: VerifyArgs) -> Result<Outcome, CliError> {
     let now = super::now_from(a.now.as_deref())?;
     let input = io::read_input(a.file.as_deref())?;
     let is_envelope = input.trim_ascii().first() == Some(&b'{');
-    if !is_envelope || a.trust.is_some() || a.revocation.is_some() || a.deny_self_issued || a.gate_id.is_some() {
+    if !is_envelope
+        || a.trust.is_some()
+        || a.revocation.is_some()
+        || a.deny_self_issued
+        || a.gate_id.is_some()
+    {
         return verify_with_trust(&a, &input, now);
     }
     let result = verify_wire(&input, &VerifyOptions::at(now));
@@ -223,8 +228,12 @@ fn form_str(f: WireForm) -> &'static str {
 /// Reads a signing key from a private JWK, a PKCS#8 PEM or a Modei credentials file.
 pub fn read_signing_key(path: &std::path::Path) -> Result<SigningKey, CliError> {
     let bytes = io::read_input(Some(path))?;
-    let text = String::from_utf8(bytes)
-        .map_err(|_| CliError::input("key_malformed", format!("{}: not UTF-8 text", path.display())))?;
+    let text = String::from_utf8(bytes).map_err(|_| {
+        CliError::input(
+            "key_malformed",
+            format!("{}: not UTF-8 text", path.display()),
+        )
+    })?;
     let t = text.trim();
     if t.starts_with("-----BEGIN") {
         return Ok(SigningKey::from_pkcs8_pem(t)?);
@@ -242,7 +251,12 @@ pub fn read_signing_key(path: &std::path::Path) -> Result<SigningKey, CliError> 
 
 /// `90s`, `15m`, `12h`, `30d` → milliseconds.
 pub fn parse_duration_ms(s: &str) -> Result<i64, CliError> {
-    let bad = || CliError::input("invalid_argument", format!("duration {s:?}: use e.g. 90s, 15m, 12h, 30d"));
+    let bad = || {
+        CliError::input(
+            "invalid_argument",
+            format!("duration {s:?}: use e.g. 90s, 15m, 12h, 30d"),
+        )
+    };
     let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?);
     let n: i64 = num.parse().map_err(|_| bad())?;
     let mult = match unit {
@@ -268,12 +282,19 @@ fn spec_permissions(v: Option<&Value>) -> Result<Vec<Permission>, CliError> {
         None => Err(bad("missing".into())),
         Some(Value::Object(m)) => m
             .iter()
-            .map(|(k, c)| Ok(Permission { permission_key: k.clone(), constraints: obj(c, k)? }))
+            .map(|(k, c)| {
+                Ok(Permission {
+                    permission_key: k.clone(),
+                    constraints: obj(c, k)?,
+                })
+            })
             .collect(),
         Some(Value::Array(a)) => a
             .iter()
             .map(|p| {
-                let k = p.get("permission_key").and_then(Value::as_str)
+                let k = p
+                    .get("permission_key")
+                    .and_then(Value::as_str)
                     .ok_or_else(|| bad("each entry needs a permission_key string".into()))?;
                 Ok(Permission {
                     permission_key: k.to_owned(),
@@ -286,7 +307,13 @@ fn spec_permissions(v: Option<&Value>) -> Result<Vec<Permission>, CliError> {
 }
 
 const SPEC_MEMBERS: &[&str] = &[
-    "permissions", "passport_id", "agent_id", "agent_name", "agent_key", "audience", "catalog",
+    "permissions",
+    "passport_id",
+    "agent_id",
+    "agent_name",
+    "agent_key",
+    "audience",
+    "catalog",
     "delegation_authority",
 ];
 
@@ -296,26 +323,37 @@ fn issue(a: IssueArgs) -> Result<Outcome, CliError> {
     let spec_bytes = io::read_input(Some(&a.spec))?;
     let spec = modei_core::json::parse_strict(&spec_bytes)?;
     let Value::Object(m) = &spec else {
-        return Err(CliError::input("invalid_argument", "spec: must be a JSON object"));
+        return Err(CliError::input(
+            "invalid_argument",
+            "spec: must be a JSON object",
+        ));
     };
     if let Some(k) = m.keys().find(|k| !SPEC_MEMBERS.contains(&k.as_str())) {
         return Err(CliError::input(
             "invalid_argument",
-            format!("spec: unknown member {k:?} (known: {})", SPEC_MEMBERS.join(", ")),
+            format!(
+                "spec: unknown member {k:?} (known: {})",
+                SPEC_MEMBERS.join(", ")
+            ),
         ));
     }
     let str_of = |k: &str| -> Result<Option<String>, CliError> {
         match m.get(k) {
             None | Some(Value::Null) => Ok(None),
             Some(Value::String(s)) => Ok(Some(s.clone())),
-            Some(_) => Err(CliError::input("invalid_argument", format!("spec: {k}: must be a string"))),
+            Some(_) => Err(CliError::input(
+                "invalid_argument",
+                format!("spec: {k}: must be a string"),
+            )),
         }
     };
     let expires_at = match (&a.expires_at, &a.expires_in) {
-        (Some(t), _) => Timestamp::parse_rfc3339(t)
-            .map_err(|e| CliError::input("invalid_argument", format!("--expires-at: {}", e.detail())))?,
+        (Some(t), _) => Timestamp::parse_rfc3339(t).map_err(|e| {
+            CliError::input("invalid_argument", format!("--expires-at: {}", e.detail()))
+        })?,
         (None, d) => Timestamp::from_unix_millis(
-            now.unix_millis().saturating_add(parse_duration_ms(d.as_deref().unwrap_or("24h"))?),
+            now.unix_millis()
+                .saturating_add(parse_duration_ms(d.as_deref().unwrap_or("24h"))?),
         ),
     };
     let self_issued = a.issuer.is_none();
@@ -334,22 +372,39 @@ fn issue(a: IssueArgs) -> Result<Outcome, CliError> {
     };
     let passport_id = match str_of("passport_id")? {
         Some(p) => p,
-        None => modei_core::envelope::issue::new_passport_id(if self_issued { "pp_self_" } else { "pp_" })?,
+        None => modei_core::envelope::issue::new_passport_id(if self_issued {
+            "pp_self_"
+        } else {
+            "pp_"
+        })?,
     };
     let agent_id = str_of("agent_id")?.unwrap_or_else(|| agent_key.self_agent_id());
     let mut iss = JwtIssue::new(passport_id, agent_id, agent_key, now, expires_at);
     iss.agent_name = str_of("agent_name")?;
     iss.permissions = spec_permissions(m.get("permissions"))?;
-    iss.delegation_authority = m.get("delegation_authority").and_then(Value::as_bool).unwrap_or(false);
+    iss.delegation_authority = m
+        .get("delegation_authority")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
     if let Some(aud) = m.get("audience") {
         iss.audience = aud
             .as_array()
-            .and_then(|a| a.iter().map(|g| g.as_str().map(str::to_owned)).collect::<Option<Vec<_>>>())
-            .ok_or_else(|| CliError::input("invalid_argument", "spec: audience: a list of gate ids"))?;
+            .and_then(|a| {
+                a.iter()
+                    .map(|g| g.as_str().map(str::to_owned))
+                    .collect::<Option<Vec<_>>>()
+            })
+            .ok_or_else(|| {
+                CliError::input("invalid_argument", "spec: audience: a list of gate ids")
+            })?;
     }
     if let Some(c) = m.get("catalog").filter(|c| !c.is_null()) {
         let hash = c.get("content_hash").and_then(Value::as_str).map(|h| {
-            if h.starts_with("sha256:") { h.to_owned() } else { format!("sha256:{h}") }
+            if h.starts_with("sha256:") {
+                h.to_owned()
+            } else {
+                format!("sha256:{h}")
+            }
         });
         iss.catalog = Some(modei_core::jwt::CatalogPin {
             gate_id: c.get("gate_id").and_then(Value::as_str).map(str::to_owned),
@@ -369,17 +424,25 @@ fn issue(a: IssueArgs) -> Result<Outcome, CliError> {
         let trust = match &a.issuer {
             None => TrustStore::new(),
             Some(i) => TrustStore::new().with(
-                TrustedIssuer::new(i.clone(), IssuerKind::Platform)
-                    .with_key(TrustedKey::new(a.kid.clone().unwrap_or_default(), key.public_key())),
+                TrustedIssuer::new(i.clone(), IssuerKind::Platform).with_key(TrustedKey::new(
+                    a.kid.clone().unwrap_or_default(),
+                    key.public_key(),
+                )),
             )?,
         };
-        let p = Verifier::new(trust, Policy::new().allow_self_issued(true)).verify(token.as_bytes(), now)?;
+        let p = Verifier::new(trust, Policy::new().allow_self_issued(true))
+            .verify(token.as_bytes(), now)?;
         let kind = match (&a.issuer, a.issuer_type.as_str()) {
             (None, _) => IssuerType::SelfIssued,
             (Some(_), "gate") => IssuerType::Gate,
             _ => IssuerType::Platform,
         };
-        let env = p.reissue_as_envelope(kind, a.issuer.as_deref().unwrap_or(""), a.kid.as_deref().unwrap_or(""), &key)?;
+        let env = p.reissue_as_envelope(
+            kind,
+            a.issuer.as_deref().unwrap_or(""),
+            a.kid.as_deref().unwrap_or(""),
+            &key,
+        )?;
         serde_json::to_string_pretty(&env.to_wire()).unwrap_or_default()
     };
     if a.json {
