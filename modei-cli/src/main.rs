@@ -32,6 +32,19 @@ enum Command {
     /// Edit a trust store file: issuers, keys, rotation, revocation.
     #[command(subcommand)]
     Trust(cmd::trust::TrustCmd),
+    /// Verify and export attestation logs.
+    #[command(subcommand)]
+    Attest(cmd::attest::AttestCmd),
+    /// Publish, verify and diff permission catalogs.
+    #[command(subcommand)]
+    Catalog(cmd::attest::CatalogCmd),
+    /// Verify consumption receipts.
+    #[command(subcommand)]
+    Receipt(cmd::attest::ReceiptCmd),
+    /// Print a shell completion script.
+    ///
+    /// Example: modei completions bash > /etc/bash_completion.d/modei
+    Completions(cmd::completions::CompletionsArgs),
     /// Write the RFC 8785 canonical form of the JSON on stdin.
     ///
     /// Example: echo '{"b":1,"a":[1.0,2e3]}' | modei canonicalize
@@ -95,6 +108,10 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Demo(a) => cmd::demo::run(a),
         Command::Trust(c) => cmd::trust::run(c),
+        Command::Attest(c) => cmd::attest::run(c),
+        Command::Catalog(c) => cmd::attest::catalog(c),
+        Command::Receipt(c) => cmd::attest::receipt(c),
+        Command::Completions(a) => cmd::completions::run::<Cli>(a),
         Command::Passport(c) => cmd::passport::run(c),
         Command::Canonicalize(a) => cmd::canonicalize::run(a),
         Command::Keygen(a) => cmd::keys::keygen(a),

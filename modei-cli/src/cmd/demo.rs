@@ -725,10 +725,10 @@ impl Demo {
         }
         let _ = io::write_public(
             &self.dir.join("agent-receipts.jsonl"),
-            &recs
-                .iter()
-                .flat_map(|a| a.to_json_line())
-                .collect::<Vec<u8>>(),
+            &recs.iter().fold(Vec::new(), |mut b, a| {
+                a.append_json_line(&mut b);
+                b
+            }),
         );
         let cp = self
             .checkpoint

@@ -1,6 +1,8 @@
 //! One module per top-level command.
 
+pub mod attest;
 pub mod canonicalize;
+pub mod completions;
 pub mod demo;
 pub mod gate;
 pub mod keys;
