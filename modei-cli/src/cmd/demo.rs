@@ -78,7 +78,7 @@ impl Out {
     fn heading(&self, s: &str) {
         if !self.json {
             io::line("");
-            io::line(&format!("{}", self.paint(s, "1")));
+            io::line(&self.paint(s, "1").to_string());
         }
     }
 
@@ -158,15 +158,15 @@ pub fn run(a: DemoArgs) -> Result<Outcome, CliError> {
     } else {
         io::line("");
         if out.all_ok {
-            io::line(&format!(
-                "{}",
-                out.paint("demo: every step behaved as expected", "32;1")
-            ));
+            io::line(
+                &out.paint("demo: every step behaved as expected", "32;1")
+                    .to_string(),
+            );
         } else {
-            io::line(&format!(
-                "{}",
-                out.paint("demo: some steps did NOT behave as expected", "31;1")
-            ));
+            io::line(
+                &out.paint("demo: some steps did NOT behave as expected", "31;1")
+                    .to_string(),
+            );
         }
     }
     Ok(if out.all_ok {
@@ -624,7 +624,7 @@ impl Demo {
         if out.json {
             io::print_json(&json!({
                 "kind": "request", "n": n, "at": at(sc.at_ms).to_rfc3339_seconds().unwrap_or_default(),
-                "request": sc.label.trim_start_matches(|c: char| c == ' ' || c == '↳'),
+                "request": sc.label.trim_start_matches([' ', '↳']),
                 "action": action, "target": target, "cost_cents": cost,
                 "decision": d.decision.as_str(), "recorded_as": d.recorded_as.attestation().as_str(),
                 "reason": d.reason, "detail": d.detail, "hold_id": d.hold_id,

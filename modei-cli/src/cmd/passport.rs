@@ -153,18 +153,18 @@ fn report(json_out: bool, out: &Value, ok: bool) -> Result<Outcome, CliError> {
     if json_out {
         io::print_json(out);
     } else if ok {
-        println!(
+        io::line(&format!(
             "valid  tier {}  passport {}  agent {}",
             out["tier"].as_str().unwrap_or(""),
             out["passport_id"].as_str().unwrap_or(""),
             out["agent_id"].as_str().unwrap_or("")
-        );
+        ));
     } else {
-        println!(
+        io::line(&format!(
             "invalid  {}: {}",
             out["reason_code"].as_str().unwrap_or(""),
             out["detail"].as_str().unwrap_or("")
-        );
+        ));
     }
     Ok(if ok { Outcome::Ok } else { Outcome::Failed })
 }
