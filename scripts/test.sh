@@ -65,10 +65,11 @@ if [ "${SKIP_BROWSER:-0}" != 1 ] && [ ! -x /usr/bin/chromium ]; then
 fi
 
 # ---------------------------------------------------------------------------------------------
-step "python env: .venv with maturin + pytest"
+step "python env: .venv with maturin + pytest + mypy"
 [ -x .venv/bin/python ] || python3 -m venv .venv
-if [ ! -x .venv/bin/maturin ] || [ ! -x .venv/bin/pytest ]; then
-  .venv/bin/pip install -q --disable-pip-version-check 'maturin>=1.9,<2' 'pytest>=8'
+if [ ! -x .venv/bin/maturin ] || [ ! -x .venv/bin/pytest ] || [ ! -x .venv/bin/mypy ]; then
+  # mypy: the binding's stubs are checked with `mypy --strict` (modei-py/tests/test_typing.py).
+  .venv/bin/pip install -q --disable-pip-version-check 'maturin>=1.9,<2' 'pytest>=8' 'mypy>=1.10'
 fi
 .venv/bin/maturin --version
 

@@ -6,6 +6,11 @@
 //! valgrind --tool=callgrind --callgrind-out-file=/dev/null target/release/examples/opcount verify_v2 1000
 //! ```
 //! Subtract the `noop` run (setup cost) from each, then divide by N.
+//!
+//! `opcount ratio [rounds]` instead measures on-CPU time of this thread (Linux
+//! ``CLOCK_THREAD_CPUTIME_ID`), alternating blocks of raw `verify_strict` and
+//! envelope verification so that load from other processes falls on both alike; it prints the
+//! median per-operation times and their ratio.
 
 use modei_core::canonical::canonicalize;
 use modei_core::envelope::{
@@ -75,6 +80,54 @@ fn main() {
     let msg = canonicalize(&p0.envelope.json);
     let sig = *keys[0].sign(&msg).bytes();
     let pk = *keys[0].public_key().bytes();
+    if op == "ratio" {
+        let rounds = n.max(5);
+        let ops: [(&str, &dyn Fn()); 4] = [
+            ("raw_verify_strict", &|| {
+                modei_core::keys::verify_strict(black_box(&pk), black_box(&msg), black_box(&sig))
+                    .expect("verify")
+            }),
+            ("verify_v2_self_issued", &|| {
+                drop(black_box(
+                    verify_wire(black_box(&self_wire), &opts).expect("verify"),
+                ))
+            }),
+            ("verify_v2_chain_depth_3", &|| {
+                drop(black_box(
+                    verify_wire(black_box(&chain_wire), &opts).expect("verify"),
+                ))
+            }),
+            ("canonicalize_1kb", &|| {
+                drop(black_box(canonicalize(black_box(&p0.envelope.json))))
+            }),
+        ];
+        let mut samples: Vec<Vec<f64>> = vec![Vec::new(); ops.len()];
+        for _ in 0..rounds {
+            for (i, (_, f)) in ops.iter().enumerate() {
+                let reps = 200;
+                let t0 = cpu_ns();
+                for _ in 0..reps {
+                    f();
+                }
+                samples[i].push((cpu_ns() - t0) as f64 / reps as f64 / 1000.0);
+            }
+        }
+        let med: Vec<f64> = samples
+            .iter_mut()
+            .map(|v| {
+                v.sort_by(f64::total_cmp);
+                v[v.len() / 2]
+            })
+            .collect();
+        for (i, (name, _)) in ops.iter().enumerate() {
+            println!(
+                "{name:<26} median {:>9.2} µs on-CPU  ({:.3}× raw verify_strict)",
+                med[i],
+                med[i] / med[0]
+            );
+        }
+        return;
+    }
     for _ in 0..n {
         match op {
             "noop" => {}
@@ -92,4 +145,15 @@ fn main() {
             other => panic!("unknown op {other}"),
         }
     }
+}
+
+/// This thread's CPU time in nanoseconds (`CLOCK_THREAD_CPUTIME_ID`).
+fn cpu_ns() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid, writable timespec; the clock id is a constant the kernel knows.
+    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
 }

@@ -452,6 +452,17 @@ impl PublicKey {
         derive_self_agent_id(&self.bytes)
     }
 
+    /// Both Modei self identifiers, `(agent_id, issuer_id)`, from one SHA-256 of the key (the
+    /// verifier checks both on every self-issued passport).
+    pub fn self_ids(&self) -> (String, String) {
+        let digest = sha256(&self.bytes);
+        let (head, _) = digest.split_at(24);
+        (
+            format!("agent_self_{}", b64url_encode(head)),
+            format!("self:{}", hex_encode(&digest)),
+        )
+    }
+
     /// Modei's self issuer id (see [`derive_self_issuer_id`]).
     pub fn self_issuer_id(&self) -> String {
         derive_self_issuer_id(&self.bytes)

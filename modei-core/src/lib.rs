@@ -27,6 +27,7 @@
 //! - [`gate`]: the gate: passport + request → allow / request_hold / block, attested;
 //! - [`receipt`]: consumption receipts (bilateral metering) and settlement summaries.
 
+pub mod api;
 pub mod attestation;
 pub mod canonical;
 pub mod catalog;

@@ -336,7 +336,7 @@ fn verification_failures_block_with_the_verify_code_on_the_unverified_chain() {
             "agent_x",
             agent_key().public_key(),
             at(T0 - 1000),
-            at(T0 + 1000_000),
+            at(T0 + 1_000_000),
         );
         iss.permissions = vec![];
         iss.issue("globex", "g-1", &issuer_key()).unwrap()
@@ -1066,6 +1066,8 @@ fn malformed_requests() {
         req(&pp, "a:b").cost(-1),
         req(&pp, "a:b").target("http://user:pw@x.example/"),
         req(&pp, "a:b").metadata(json!([1])),
+        GateRequest::new("docs:read").client("x".repeat(600)),
+        req(&pp, "a:b").target(format!("https://x.example/{}", "a".repeat(3000))),
     ] {
         assert_eq!(reason(&g.check_at(&r, at(T0))), "request_invalid", "{r:?}");
     }

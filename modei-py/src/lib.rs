@@ -26,6 +26,9 @@ use pyo3::exceptions::PyException;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
+pub mod bind;
+pub mod conv;
+
 create_exception!(
     modei_core,
     ModeiError,
@@ -169,7 +172,7 @@ fn _raise_for_test(code: &str, detail: &str) -> PyResult<()> {
     Err(to_py_err(Error::new(code, detail)))
 }
 
-#[pymodule(name = "modei_core")]
+#[pymodule(name = "_native")]
 fn py_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
@@ -188,5 +191,8 @@ fn py_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("InvalidInputError", py.get_type::<InvalidInputError>())?;
     m.add_function(wrap_pyfunction!(error_codes, m)?)?;
     m.add_function(wrap_pyfunction!(_raise_for_test, m)?)?;
+    bind::register(m)?;
+    bind::register_gate(m)?;
+    bind::register_catalog(m)?;
     Ok(())
 }

@@ -414,7 +414,7 @@ fn mismatch(label: &str, what: String) -> Error {
 
 /// Checks the identifiers a self-issued envelope derives from its key.
 fn check_self_identity(env: &Envelope, key: &PublicKey, label: &str) -> Result<()> {
-    let want_agent = key.self_agent_id();
+    let (want_agent, want_issuer) = key.self_ids();
     if env.agent_id != want_agent {
         return Err(mismatch(
             label,
@@ -424,7 +424,6 @@ fn check_self_identity(env: &Envelope, key: &PublicKey, label: &str) -> Result<(
             ),
         ));
     }
-    let want_issuer = key.self_issuer_id();
     if env.issuer.id != want_issuer {
         return Err(mismatch(
             label,

@@ -78,11 +78,14 @@ struct Prepared {
     has_fail_closed: bool,
 }
 
+/// Prepared constraints, or the error preparing them (cached either way).
+type PreparedResult = std::result::Result<Arc<Prepared>, Error>;
+
 /// A verified passport on the warm path.
 struct Cached {
     passport: Passport,
     /// Permission key → prepared constraints (or the error preparing them).
-    prepared: Mutex<Vec<(String, std::result::Result<Arc<Prepared>, Error>)>>,
+    prepared: Mutex<Vec<(String, PreparedResult)>>,
 }
 
 struct Attesting {
@@ -539,14 +542,8 @@ impl Gate {
             Ok(t) => ctx.target = t,
             Err(e) => {
                 ctx.digest = self.digest(&ctx, None);
-                let chain = match (&req.passport, &req.client_id) {
-                    (None, Some(c)) if self.anonymous.enabled => format!("anon:{c}"),
-                    _ => UNVERIFIED_CHAIN.to_owned(),
-                };
-                let s = Subject {
-                    chain,
-                    ..unverified()
-                };
+                // A malformed request has no trustworthy subject: the unverified chain.
+                let s = unverified();
                 return self.finish(&ctx, &s, Verdict::err(&e), None, None);
             }
         }
@@ -794,8 +791,8 @@ impl Gate {
         d
     }
 
-    /// 2. A verified passport: from the warm cache (re-running the time-dependent checks) or
-    /// from a full verification. Returns it and whether it was warm.
+    /// Step 2: A verified passport: from the warm cache (re-running the time-dependent checks) or
+    /// from a full verification. Returns it, whether it was warm, and the current warnings.
     fn verified(&self, bytes: &[u8], now: Timestamp) -> Result<(Arc<Cached>, bool, Vec<Warning>)> {
         let wire = bytes.trim_ascii();
         let key = *blake3::hash(wire).as_bytes();
@@ -886,7 +883,7 @@ impl Gate {
         Ok(warnings)
     }
 
-    /// 3. The catalog the passport pins (when catalogs are configured).
+    /// Step 3: The catalog the passport pins (when catalogs are configured).
     fn check_pin(&self, p: &Passport, now: Timestamp) -> Result<Option<&Catalog>> {
         let Some(set) = &self.catalogs else {
             return Ok(None);
@@ -915,7 +912,7 @@ impl Gate {
         set.check_pin_at(now, gate, version, hash).map(Some)
     }
 
-    /// 4. The prepared constraints for `perm_key` (cached on the passport entry).
+    /// Step 4: The prepared constraints for `perm_key` (cached on the passport entry).
     fn prepared(
         &self,
         cached: &Cached,
@@ -985,7 +982,7 @@ impl Gate {
         })
     }
 
-    /// 5. Nonce, timestamp window, PoP, nonce uniqueness.
+    /// Step 5: Nonce, timestamp window, PoP, nonce uniqueness.
     fn check_replay(&self, ctx: &Ctx<'_>, p: &Passport) -> Result<()> {
         let req = ctx.req;
         let strict = self.profile != Profile::L1;
@@ -1063,7 +1060,7 @@ impl Gate {
         Ok(())
     }
 
-    /// 6. Resolves the hold the request's approval names.
+    /// Step 6: Resolves the hold the request's approval names.
     fn apply_approval(
         &self,
         ctx: &Ctx<'_>,
