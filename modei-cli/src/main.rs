@@ -37,10 +37,10 @@ enum Command {
     Attest(cmd::attest::AttestCmd),
     /// Publish, verify and diff permission catalogs.
     #[command(subcommand)]
-    Catalog(cmd::attest::CatalogCmd),
+    Catalog(cmd::catalog::CatalogCmd),
     /// Verify consumption receipts.
     #[command(subcommand)]
-    Receipt(cmd::attest::ReceiptCmd),
+    Receipt(cmd::receipt::ReceiptCmd),
     /// Print a shell completion script.
     ///
     /// Example: modei completions bash > /etc/bash_completion.d/modei
@@ -109,8 +109,8 @@ fn main() -> ExitCode {
         Command::Demo(a) => cmd::demo::run(a),
         Command::Trust(c) => cmd::trust::run(c),
         Command::Attest(c) => cmd::attest::run(c),
-        Command::Catalog(c) => cmd::attest::catalog(c),
-        Command::Receipt(c) => cmd::attest::receipt(c),
+        Command::Catalog(c) => cmd::catalog::run(c),
+        Command::Receipt(c) => cmd::receipt::run(c),
         Command::Completions(a) => cmd::completions::run::<Cli>(a),
         Command::Passport(c) => cmd::passport::run(c),
         Command::Canonicalize(a) => cmd::canonicalize::run(a),

@@ -2,11 +2,13 @@
 
 pub mod attest;
 pub mod canonicalize;
+pub mod catalog;
 pub mod completions;
 pub mod demo;
 pub mod gate;
 pub mod keys;
 pub mod passport;
+pub mod receipt;
 pub mod trust;
 
 use modei_core::time::{Clock, SystemClock, Timestamp};
