@@ -542,10 +542,17 @@ fn completions_and_every_command_has_an_example() {
         &["errors"],
         &["gate", "check"],
     ];
+    let docs =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/cli.md")).unwrap();
     for c in cmds {
         let mut args = c.to_vec();
         args.push("--help");
         let text = ok(&modei(&args, &d));
         assert!(text.contains("Example"), "{c:?} --help has no example");
+        let name = c.join(" ");
+        assert!(
+            docs.contains(&format!("modei {name}")) || docs.contains(&format!("`{name}")),
+            "docs/cli.md does not document `modei {name}`"
+        );
     }
 }
