@@ -53,9 +53,16 @@ pub fn write_stdout(bytes: &[u8]) {
     let _ = out.flush();
 }
 
-/// Prints one JSON value on its own line.
+/// Prints one JSON value on its own line (ignoring a closed pipe, unlike `println!`).
 pub fn print_json(v: &serde_json::Value) {
-    println!("{v}");
+    line(&v.to_string());
+}
+
+/// Prints one line of text on stdout (ignoring a closed pipe, unlike `println!`).
+pub fn line(s: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(s.as_bytes());
+    let _ = out.write_all(b"\n");
 }
 
 /// Writes a file readable only by its owner (private keys), atomically via a temporary sibling.
@@ -75,6 +82,24 @@ pub fn write_private(path: &Path, contents: &[u8]) -> Result<(), CliError> {
         f.sync_all().map_err(fail)?;
     }
     std::fs::rename(&tmp, path).map_err(fail)
+}
+
+/// Writes a public file atomically: a temporary sibling, fsync, rename (readers see the old or
+/// the new contents, never a partial file).
+pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<(), CliError> {
+    let fail = |e: std::io::Error| CliError::input("io_error", format!("{}: {e}", path.display()));
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(format!(".tmp{}", std::process::id()));
+    let tmp = path.with_file_name(name);
+    {
+        let mut f = std::fs::File::create(&tmp).map_err(fail)?;
+        f.write_all(contents).map_err(fail)?;
+        f.sync_all().map_err(fail)?;
+    }
+    std::fs::rename(&tmp, path).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        fail(e)
+    })
 }
 
 /// Writes a public file.

@@ -20,9 +20,31 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// The whole story in one command: issuer, gate, agent, catalog, passport, a scripted
+    /// sequence of requests (allow, hold + approval, blocks), attestation checks. No set-up, no
+    /// network; exits 0 only if every step behaved as expected.
+    ///
+    /// Example: modei demo            (or: modei demo --json | jq .)
+    Demo(cmd::demo::DemoArgs),
     /// Verify or inspect passports.
     #[command(subcommand)]
     Passport(cmd::passport::PassportCmd),
+    /// Edit a trust store file: issuers, keys, rotation, revocation.
+    #[command(subcommand)]
+    Trust(cmd::trust::TrustCmd),
+    /// Verify and export attestation logs.
+    #[command(subcommand)]
+    Attest(cmd::attest::AttestCmd),
+    /// Publish, verify and diff permission catalogs.
+    #[command(subcommand)]
+    Catalog(cmd::catalog::CatalogCmd),
+    /// Verify consumption receipts.
+    #[command(subcommand)]
+    Receipt(cmd::receipt::ReceiptCmd),
+    /// Print a shell completion script.
+    ///
+    /// Example: modei completions bash > /etc/bash_completion.d/modei
+    Completions(cmd::completions::CompletionsArgs),
     /// Write the RFC 8785 canonical form of the JSON on stdin.
     ///
     /// Example: echo '{"b":1,"a":[1.0,2e3]}' | modei canonicalize
@@ -84,6 +106,12 @@ impl From<modei_core::Error> for CliError {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Demo(a) => cmd::demo::run(a),
+        Command::Trust(c) => cmd::trust::run(c),
+        Command::Attest(c) => cmd::attest::run(c),
+        Command::Catalog(c) => cmd::catalog::run(c),
+        Command::Receipt(c) => cmd::receipt::run(c),
+        Command::Completions(a) => cmd::completions::run::<Cli>(a),
         Command::Passport(c) => cmd::passport::run(c),
         Command::Canonicalize(a) => cmd::canonicalize::run(a),
         Command::Keygen(a) => cmd::keys::keygen(a),

@@ -2,7 +2,10 @@
 
 use crate::conv::{bytes_arg, json_arg, json_text_arg, time_arg, value_to_py};
 use crate::{invalid_argument, OrRaise};
-use ::modei_core::api::{self, trust::{RevocationHandle, TrustStoreHandle, VerifierHandle}};
+use ::modei_core::api::{
+    self,
+    trust::{RevocationHandle, TrustStoreHandle, VerifierHandle},
+};
 use ::modei_core::revocation::RevocationSource;
 use ::modei_core::time::Timestamp;
 use pyo3::prelude::*;
@@ -38,44 +41,68 @@ impl SigningKey {
     /// A fresh key from the operating system's RNG.
     #[staticmethod]
     fn generate() -> PyResult<Self> {
-        Ok(SigningKey { inner: api::keys::signing_key_generate().or_raise()? })
+        Ok(SigningKey {
+            inner: api::keys::signing_key_generate().or_raise()?,
+        })
     }
 
     /// From a 32-byte seed (`bytes`).
     #[staticmethod]
     fn from_seed(seed: &Bound<'_, PyAny>) -> PyResult<Self> {
         let b = bytes_arg(seed, "seed")?;
-        Ok(SigningKey { inner: api::keys::signing_key_import("seed", &b).or_raise()? })
+        Ok(SigningKey {
+            inner: api::keys::signing_key_import("seed", &b).or_raise()?,
+        })
     }
 
     /// Imports from `format`: seed, seed_base64, seed_base64url, seed_hex, jwk, pem, credentials.
     #[staticmethod]
     #[pyo3(name = "import_key")]
     fn import_key(format: &str, data: &Bound<'_, PyAny>) -> PyResult<Self> {
-        let b = if format == "jwk" { json_text_arg(data, "data")? } else { bytes_arg(data, "data")? };
-        Ok(SigningKey { inner: api::keys::signing_key_import(format, &b).or_raise()? })
+        let b = if format == "jwk" {
+            json_text_arg(data, "data")?
+        } else {
+            bytes_arg(data, "data")?
+        };
+        Ok(SigningKey {
+            inner: api::keys::signing_key_import(format, &b).or_raise()?,
+        })
     }
 
     #[staticmethod]
-    fn from_seed_base64(s: &str) -> PyResult<Self> { Self::imp("seed_base64", s.as_bytes()) }
+    fn from_seed_base64(s: &str) -> PyResult<Self> {
+        Self::imp("seed_base64", s.as_bytes())
+    }
     #[staticmethod]
-    fn from_seed_base64url(s: &str) -> PyResult<Self> { Self::imp("seed_base64url", s.as_bytes()) }
+    fn from_seed_base64url(s: &str) -> PyResult<Self> {
+        Self::imp("seed_base64url", s.as_bytes())
+    }
     #[staticmethod]
-    fn from_seed_hex(s: &str) -> PyResult<Self> { Self::imp("seed_hex", s.as_bytes()) }
+    fn from_seed_hex(s: &str) -> PyResult<Self> {
+        Self::imp("seed_hex", s.as_bytes())
+    }
     #[staticmethod]
-    fn from_pem(s: &str) -> PyResult<Self> { Self::imp("pem", s.as_bytes()) }
+    fn from_pem(s: &str) -> PyResult<Self> {
+        Self::imp("pem", s.as_bytes())
+    }
     #[staticmethod]
-    fn from_credentials(s: &str) -> PyResult<Self> { Self::imp("credentials", s.as_bytes()) }
+    fn from_credentials(s: &str) -> PyResult<Self> {
+        Self::imp("credentials", s.as_bytes())
+    }
     /// From a private JWK (`dict` or JSON text).
     #[staticmethod]
     fn from_jwk(jwk: &Bound<'_, PyAny>) -> PyResult<Self> {
-        Ok(SigningKey { inner: api::keys::signing_key_from_jwk(&json_arg(jwk, "jwk")?).or_raise()? })
+        Ok(SigningKey {
+            inner: api::keys::signing_key_from_jwk(&json_arg(jwk, "jwk")?).or_raise()?,
+        })
     }
 
     /// The public half.
     #[getter]
     fn public_key(&self) -> PublicKey {
-        PublicKey { inner: self.inner.public_key() }
+        PublicKey {
+            inner: self.inner.public_key(),
+        }
     }
 
     /// The 32-byte seed.
@@ -85,24 +112,40 @@ impl SigningKey {
 
     /// Exports: seed_base64, seed_base64url, seed_hex, pem (str) or jwk (dict).
     fn export<'py>(&self, py: Python<'py>, format: &str) -> PyResult<Bound<'py, PyAny>> {
-        value_to_py(py, &api::keys::signing_key_export(&self.inner, format).or_raise()?)
+        value_to_py(
+            py,
+            &api::keys::signing_key_export(&self.inner, format).or_raise()?,
+        )
     }
-    fn to_seed_base64(&self) -> String { self.inner.to_seed_base64().to_string() }
-    fn to_seed_base64url(&self) -> String { self.inner.to_seed_base64url().to_string() }
-    fn to_seed_hex(&self) -> String { self.inner.to_seed_hex().to_string() }
-    fn to_pem(&self) -> String { self.inner.to_pkcs8_pem().to_string() }
+    fn to_seed_base64(&self) -> String {
+        self.inner.to_seed_base64().to_string()
+    }
+    fn to_seed_base64url(&self) -> String {
+        self.inner.to_seed_base64url().to_string()
+    }
+    fn to_seed_hex(&self) -> String {
+        self.inner.to_seed_hex().to_string()
+    }
+    fn to_pem(&self) -> String {
+        self.inner.to_pkcs8_pem().to_string()
+    }
     /// The private JWK `{"kty","crv","x","d","kid"}`.
     fn to_jwk<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         value_to_py(py, &self.inner.to_jwk_private())
     }
     /// A credentials file (Modei's format) for this key.
     fn to_credentials(&self, created_at: &Bound<'_, PyAny>) -> PyResult<String> {
-        let t = time_arg(Some(created_at))?.ok_or_else(|| invalid_argument("created_at: required"))?;
+        let t =
+            time_arg(Some(created_at))?.ok_or_else(|| invalid_argument("created_at: required"))?;
         api::keys::credentials_create(&self.inner, &t).or_raise()
     }
 
     /// Raw Ed25519 signature (64 bytes) over `message` (`bytes` or `str` as UTF-8).
-    fn sign<'py>(&self, py: Python<'py>, message: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyBytes>> {
+    fn sign<'py>(
+        &self,
+        py: Python<'py>,
+        message: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyBytes>> {
         let m = bytes_arg(message, "message")?;
         let key = &self.inner;
         let sig = py.detach(|| api::keys::sign(key, &m));
@@ -110,7 +153,10 @@ impl SigningKey {
     }
 
     fn __repr__(&self) -> String {
-        format!("SigningKey(public_key={:?})", self.inner.public_key().to_base64())
+        format!(
+            "SigningKey(public_key={:?})",
+            self.inner.public_key().to_base64()
+        )
     }
     fn __reduce__(&self) -> PyResult<()> {
         Err(pyo3::exceptions::PyTypeError::new_err(
@@ -121,7 +167,9 @@ impl SigningKey {
 
 impl SigningKey {
     fn imp(format: &str, b: &[u8]) -> PyResult<Self> {
-        Ok(SigningKey { inner: api::keys::signing_key_import(format, b).or_raise()? })
+        Ok(SigningKey {
+            inner: api::keys::signing_key_import(format, b).or_raise()?,
+        })
     }
 }
 
@@ -147,47 +195,86 @@ impl PublicKey {
     }
     #[staticmethod]
     fn import_key(format: &str, data: &Bound<'_, PyAny>) -> PyResult<Self> {
-        let b = if format == "jwk" { json_text_arg(data, "data")? } else { bytes_arg(data, "data")? };
+        let b = if format == "jwk" {
+            json_text_arg(data, "data")?
+        } else {
+            bytes_arg(data, "data")?
+        };
         Self::imp(format, &b)
     }
     #[staticmethod]
-    fn from_bytes(b: &Bound<'_, PyAny>) -> PyResult<Self> { Self::imp("raw", &bytes_arg(b, "key")?) }
+    fn from_bytes(b: &Bound<'_, PyAny>) -> PyResult<Self> {
+        Self::imp("raw", &bytes_arg(b, "key")?)
+    }
     #[staticmethod]
-    fn from_base64(s: &str) -> PyResult<Self> { Self::imp("base64", s.as_bytes()) }
+    fn from_base64(s: &str) -> PyResult<Self> {
+        Self::imp("base64", s.as_bytes())
+    }
     #[staticmethod]
-    fn from_base64url(s: &str) -> PyResult<Self> { Self::imp("base64url", s.as_bytes()) }
+    fn from_base64url(s: &str) -> PyResult<Self> {
+        Self::imp("base64url", s.as_bytes())
+    }
     #[staticmethod]
-    fn from_hex(s: &str) -> PyResult<Self> { Self::imp("hex", s.as_bytes()) }
+    fn from_hex(s: &str) -> PyResult<Self> {
+        Self::imp("hex", s.as_bytes())
+    }
     #[staticmethod]
-    fn from_pem(s: &str) -> PyResult<Self> { Self::imp("pem", s.as_bytes()) }
+    fn from_pem(s: &str) -> PyResult<Self> {
+        Self::imp("pem", s.as_bytes())
+    }
     #[staticmethod]
-    fn parse(s: &str) -> PyResult<Self> { Self::imp("any", s.as_bytes()) }
+    fn parse(s: &str) -> PyResult<Self> {
+        Self::imp("any", s.as_bytes())
+    }
     #[staticmethod]
     fn from_jwk(jwk: &Bound<'_, PyAny>) -> PyResult<Self> {
         Self::imp("jwk", &json_text_arg(jwk, "jwk")?)
     }
 
-    fn to_bytes<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> { PyBytes::new(py, self.inner.bytes()) }
-    fn to_base64(&self) -> String { self.inner.to_base64() }
-    fn to_base64url(&self) -> String { self.inner.to_base64url() }
-    fn to_hex(&self) -> String { self.inner.to_hex() }
-    fn to_pem(&self) -> String { self.inner.to_spki_pem() }
-    fn to_jwk<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> { value_to_py(py, &self.inner.to_jwk()) }
+    fn to_bytes<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
+        PyBytes::new(py, self.inner.bytes())
+    }
+    fn to_base64(&self) -> String {
+        self.inner.to_base64()
+    }
+    fn to_base64url(&self) -> String {
+        self.inner.to_base64url()
+    }
+    fn to_hex(&self) -> String {
+        self.inner.to_hex()
+    }
+    fn to_pem(&self) -> String {
+        self.inner.to_spki_pem()
+    }
+    fn to_jwk<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        value_to_py(py, &self.inner.to_jwk())
+    }
     fn export<'py>(&self, py: Python<'py>, format: &str) -> PyResult<Bound<'py, PyAny>> {
-        value_to_py(py, &api::keys::public_key_export(&self.inner, format).or_raise()?)
+        value_to_py(
+            py,
+            &api::keys::public_key_export(&self.inner, format).or_raise()?,
+        )
     }
     /// RFC 7638 JWK thumbprint.
     #[getter]
-    fn thumbprint(&self) -> String { self.inner.thumbprint() }
+    fn thumbprint(&self) -> String {
+        self.inner.thumbprint()
+    }
     /// `agent_self_...` derived from the key.
     #[getter]
-    fn agent_id(&self) -> String { self.inner.self_agent_id() }
+    fn agent_id(&self) -> String {
+        self.inner.self_agent_id()
+    }
     /// `self:<hex>` derived from the key.
     #[getter]
-    fn self_issuer_id(&self) -> String { self.inner.self_issuer_id() }
+    fn self_issuer_id(&self) -> String {
+        self.inner.self_issuer_id()
+    }
     /// `sha256:<hex>` realtime fingerprint.
     #[getter]
-    fn fingerprint(&self) -> String { self.inner.realtime_fingerprint() }
+    fn fingerprint(&self) -> String {
+        self.inner.realtime_fingerprint()
+    }
     /// Everything derived from the key, as a dict.
     fn info<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         value_to_py(py, &api::keys::public_key_info(&self.inner))
@@ -195,24 +282,44 @@ impl PublicKey {
 
     /// Strict Ed25519 verification; raises `ModeiKeyError` (`signature_invalid`...) on failure.
     /// `signature`: 64 raw bytes, or text (hex / base64 / base64url).
-    fn verify(&self, py: Python<'_>, message: &Bound<'_, PyAny>, signature: &Bound<'_, PyAny>) -> PyResult<()> {
+    fn verify(
+        &self,
+        py: Python<'_>,
+        message: &Bound<'_, PyAny>,
+        signature: &Bound<'_, PyAny>,
+    ) -> PyResult<()> {
         let m = bytes_arg(message, "message")?;
         let sig = sig_arg(signature)?;
         let k = &self.inner;
         py.detach(|| api::keys::verify(k, &m, &sig)).or_raise()
     }
     /// Like `verify`, as a bool (malformed signatures are `False`).
-    fn is_valid(&self, py: Python<'_>, message: &Bound<'_, PyAny>, signature: &Bound<'_, PyAny>) -> PyResult<bool> {
+    fn is_valid(
+        &self,
+        py: Python<'_>,
+        message: &Bound<'_, PyAny>,
+        signature: &Bound<'_, PyAny>,
+    ) -> PyResult<bool> {
         let m = bytes_arg(message, "message")?;
-        let Ok(sig) = sig_arg(signature) else { return Ok(false) };
+        let Ok(sig) = sig_arg(signature) else {
+            return Ok(false);
+        };
         let k = &self.inner;
         Ok(py.detach(|| api::keys::verify(k, &m, &sig)).is_ok())
     }
 
-    fn __repr__(&self) -> String { format!("PublicKey({:?})", self.inner.to_base64()) }
-    fn __str__(&self) -> String { self.inner.to_base64() }
-    fn __bytes__<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> { self.to_bytes(py) }
-    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<(Bound<'py, PyAny>, (Bound<'py, PyBytes>,))> {
+    fn __repr__(&self) -> String {
+        format!("PublicKey({:?})", self.inner.to_base64())
+    }
+    fn __str__(&self) -> String {
+        self.inner.to_base64()
+    }
+    fn __bytes__<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
+        self.to_bytes(py)
+    }
+    fn __reduce__<'py>(
+        slf: &Bound<'py, Self>,
+    ) -> PyResult<(Bound<'py, PyAny>, (Bound<'py, PyBytes>,))> {
         let py = slf.py();
         let cls = slf.get_type().getattr("from_bytes")?;
         Ok((cls, (PyBytes::new(py, slf.get().inner.bytes()),)))
@@ -221,7 +328,9 @@ impl PublicKey {
 
 impl PublicKey {
     fn imp(format: &str, b: &[u8]) -> PyResult<Self> {
-        Ok(PublicKey { inner: api::keys::public_key_import(format, b).or_raise()? })
+        Ok(PublicKey {
+            inner: api::keys::public_key_import(format, b).or_raise()?,
+        })
     }
 }
 
@@ -240,7 +349,12 @@ fn pubkey_arg(obj: &Bound<'_, PyAny>) -> PyResult<::modei_core::keys::PublicKey>
 
 /// Raw strict verification: 32-byte key (or any key form / PublicKey), message, signature.
 #[pyfunction]
-pub fn verify_signature(py: Python<'_>, public_key: &Bound<'_, PyAny>, message: &Bound<'_, PyAny>, signature: &Bound<'_, PyAny>) -> PyResult<()> {
+pub fn verify_signature(
+    py: Python<'_>,
+    public_key: &Bound<'_, PyAny>,
+    message: &Bound<'_, PyAny>,
+    signature: &Bound<'_, PyAny>,
+) -> PyResult<()> {
     let k = pubkey_arg(public_key)?;
     let m = bytes_arg(message, "message")?;
     let s = sig_arg(signature)?;
@@ -249,7 +363,10 @@ pub fn verify_signature(py: Python<'_>, public_key: &Bound<'_, PyAny>, message: 
 
 /// Loads a credentials file: `(SigningKey, {"agent_id", "created_at", "public_key"})`.
 #[pyfunction]
-pub fn load_credentials<'py>(py: Python<'py>, text: &Bound<'py, PyAny>) -> PyResult<(SigningKey, Bound<'py, PyAny>)> {
+pub fn load_credentials<'py>(
+    py: Python<'py>,
+    text: &Bound<'py, PyAny>,
+) -> PyResult<(SigningKey, Bound<'py, PyAny>)> {
     let b = bytes_arg(text, "text")?;
     let s = std::str::from_utf8(&b).map_err(|_| invalid_argument("text: not UTF-8"))?;
     let (k, info) = api::keys::credentials_load(s).or_raise()?;
@@ -258,7 +375,10 @@ pub fn load_credentials<'py>(py: Python<'py>, text: &Bound<'py, PyAny>) -> PyRes
 
 /// Ids derived from 32 raw key bytes (no point decoding).
 #[pyfunction]
-pub fn derive_ids<'py>(py: Python<'py>, raw_key: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+pub fn derive_ids<'py>(
+    py: Python<'py>,
+    raw_key: &Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyAny>> {
     value_to_py(py, &api::keys::derive_ids(&bytes_arg(raw_key, "raw_key")?))
 }
 
@@ -283,7 +403,9 @@ pub fn content_hash(value: &Bound<'_, PyAny>) -> PyResult<String> {
     if value.is_instance_of::<PyString>() || value.is_instance_of::<PyBytes>() {
         api::canonical::content_hash(&bytes_arg(value, "value")?).or_raise()
     } else {
-        Ok(api::canonical::content_hash_value(&crate::conv::py_to_value(value)?))
+        Ok(api::canonical::content_hash_value(
+            &crate::conv::py_to_value(value)?,
+        ))
     }
 }
 
@@ -309,7 +431,9 @@ impl TrustStore {
     #[new]
     #[pyo3(signature = (issuers = None))]
     fn py_new(issuers: Option<&Bound<'_, PyAny>>) -> PyResult<Self> {
-        let mut t = TrustStore { inner: TrustStoreHandle::new() };
+        let mut t = TrustStore {
+            inner: TrustStoreHandle::new(),
+        };
         if let Some(list) = issuers.filter(|x| !x.is_none()) {
             for i in list.try_iter()? {
                 t.add_issuer(&i?)?;
@@ -322,7 +446,9 @@ impl TrustStore {
     #[pyo3(signature = (data, origin = "trust_store"))]
     fn from_json(data: &Bound<'_, PyAny>, origin: &str) -> PyResult<Self> {
         let b = json_text_arg(data, "data")?;
-        Ok(TrustStore { inner: TrustStoreHandle::from_json(&b, origin).or_raise()? })
+        Ok(TrustStore {
+            inner: TrustStoreHandle::from_json(&b, origin).or_raise()?,
+        })
     }
     /// Adds an issuer: `{"id","type","name"?,"tier"?,"keys":[{"kid","jwk"|"public_key",...}]}`.
     /// A key may also be given as a `PublicKey` under "public_key".
@@ -331,15 +457,29 @@ impl TrustStore {
         let _ = &mut v;
         self.inner.add_issuer(&v).or_raise()
     }
-    fn remove_issuer(&mut self, issuer_id: &str) -> bool { self.inner.remove_issuer(issuer_id) }
+    fn remove_issuer(&mut self, issuer_id: &str) -> bool {
+        self.inner.remove_issuer(issuer_id)
+    }
     #[getter]
-    fn issuer_ids(&self) -> Vec<String> { self.inner.issuer_ids() }
-    fn __len__(&self) -> usize { self.inner.len() }
-    fn __contains__(&self, id: &str) -> bool { self.inner.store().issuer(id).is_some() }
+    fn issuer_ids(&self) -> Vec<String> {
+        self.inner.issuer_ids()
+    }
+    fn __len__(&self) -> usize {
+        self.inner.len()
+    }
+    fn __contains__(&self, id: &str) -> bool {
+        self.inner.store().issuer(id).is_some()
+    }
     /// The file text (deterministic).
-    fn to_json(&self) -> PyResult<String> { self.inner.to_json().or_raise() }
-    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> { value_to_py(py, &self.inner.to_value().or_raise()?) }
-    fn __repr__(&self) -> String { format!("TrustStore(issuers={:?})", self.inner.issuer_ids()) }
+    fn to_json(&self) -> PyResult<String> {
+        self.inner.to_json().or_raise()
+    }
+    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        value_to_py(py, &self.inner.to_value().or_raise()?)
+    }
+    fn __repr__(&self) -> String {
+        format!("TrustStore(issuers={:?})", self.inner.issuer_ids())
+    }
     fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<(Bound<'py, PyAny>, (String,))> {
         let f = slf.get_type().getattr("from_json")?;
         Ok((f, (slf.borrow().inner.to_json().or_raise()?,)))
@@ -358,27 +498,48 @@ impl RevocationList {
     #[pyo3(signature = (as_of = None))]
     fn py_new(as_of: Option<&Bound<'_, PyAny>>) -> PyResult<Self> {
         let t = api::time_or_now(time_arg(as_of)?.as_ref()).or_raise()?;
-        Ok(RevocationList { inner: Arc::new(RevocationHandle::new(t)) })
+        Ok(RevocationList {
+            inner: Arc::new(RevocationHandle::new(t)),
+        })
     }
     #[staticmethod]
     #[pyo3(signature = (data, origin = "revocation"))]
     fn from_json(data: &Bound<'_, PyAny>, origin: &str) -> PyResult<Self> {
         let b = json_text_arg(data, "data")?;
-        Ok(RevocationList { inner: Arc::new(RevocationHandle::from_json(&b, origin).or_raise()?) })
+        Ok(RevocationList {
+            inner: Arc::new(RevocationHandle::from_json(&b, origin).or_raise()?),
+        })
     }
-    fn revoke_passport(&self, passport_id: &str) { self.inner.revoke_passport(passport_id) }
-    fn revoke_agent(&self, agent_id: &str) { self.inner.revoke_agent(agent_id) }
-    fn revoke_issuer_key(&self, issuer_id: &str, kid: &str) { self.inner.revoke_issuer_key(issuer_id, kid) }
+    fn revoke_passport(&self, passport_id: &str) {
+        self.inner.revoke_passport(passport_id)
+    }
+    fn revoke_agent(&self, agent_id: &str) {
+        self.inner.revoke_agent(agent_id)
+    }
+    fn revoke_issuer_key(&self, issuer_id: &str, kid: &str) {
+        self.inner.revoke_issuer_key(issuer_id, kid)
+    }
     #[pyo3(signature = (at = None))]
     fn set_refreshed(&self, at: Option<&Bound<'_, PyAny>>) -> PyResult<()> {
-        self.inner.set_refreshed(api::time_or_now(time_arg(at)?.as_ref()).or_raise()?);
+        self.inner
+            .set_refreshed(api::time_or_now(time_arg(at)?.as_ref()).or_raise()?);
         Ok(())
     }
-    fn passport_revoked(&self, id: &str) -> bool { self.inner.passport_revoked(id) }
-    fn agent_revoked(&self, id: &str) -> bool { self.inner.agent_revoked(id) }
-    fn issuer_key_revoked(&self, issuer_id: &str, kid: &str) -> bool { self.inner.issuer_key_revoked(issuer_id, kid) }
-    fn to_json(&self) -> PyResult<String> { self.inner.to_json().or_raise() }
-    fn __repr__(&self) -> String { "RevocationList(...)".into() }
+    fn passport_revoked(&self, id: &str) -> bool {
+        self.inner.passport_revoked(id)
+    }
+    fn agent_revoked(&self, id: &str) -> bool {
+        self.inner.agent_revoked(id)
+    }
+    fn issuer_key_revoked(&self, issuer_id: &str, kid: &str) -> bool {
+        self.inner.issuer_key_revoked(issuer_id, kid)
+    }
+    fn to_json(&self) -> PyResult<String> {
+        self.inner.to_json().or_raise()
+    }
+    fn __repr__(&self) -> String {
+        "RevocationList(...)".into()
+    }
 }
 
 /// A revocation source implemented in Python (see `RevocationSource` in the stubs). Any
@@ -387,7 +548,11 @@ impl RevocationList {
 struct PyRevocation(Py<PyAny>);
 
 impl PyRevocation {
-    fn ask(&self, method: &str, args: impl for<'py> FnOnce(Python<'py>) -> PyResult<Bound<'py, PyTuple>>) -> bool {
+    fn ask(
+        &self,
+        method: &str,
+        args: impl for<'py> FnOnce(Python<'py>) -> PyResult<Bound<'py, PyTuple>>,
+    ) -> bool {
         Python::attach(|py| {
             args(py)
                 .and_then(|a| self.0.bind(py).call_method1(method, a))
@@ -405,7 +570,9 @@ impl RevocationSource for PyRevocation {
         self.ask("agent_revoked", |py| PyTuple::new(py, [id]))
     }
     fn issuer_key_revoked(&self, issuer_id: &str, kid: &str) -> bool {
-        self.ask("issuer_key_revoked", |py| PyTuple::new(py, [issuer_id, kid]))
+        self.ask("issuer_key_revoked", |py| {
+            PyTuple::new(py, [issuer_id, kid])
+        })
     }
     fn last_refreshed(&self) -> Timestamp {
         Python::attach(|py| {
@@ -418,16 +585,30 @@ impl RevocationSource for PyRevocation {
     }
 }
 
-pub(crate) fn revocation_arg(obj: Option<&Bound<'_, PyAny>>) -> PyResult<Option<Arc<dyn RevocationSource>>> {
-    let Some(o) = obj.filter(|o| !o.is_none()) else { return Ok(None) };
+pub(crate) fn revocation_arg(
+    obj: Option<&Bound<'_, PyAny>>,
+) -> PyResult<Option<Arc<dyn RevocationSource>>> {
+    let Some(o) = obj.filter(|o| !o.is_none()) else {
+        return Ok(None);
+    };
     if let Ok(r) = o.cast::<RevocationList>() {
         return Ok(Some(r.get().inner.clone() as Arc<dyn RevocationSource>));
     }
-    if o.is_instance_of::<PyDict>() || o.is_instance_of::<PyString>() || o.is_instance_of::<PyBytes>() {
+    if o.is_instance_of::<PyDict>()
+        || o.is_instance_of::<PyString>()
+        || o.is_instance_of::<PyBytes>()
+    {
         let b = json_text_arg(o, "revocation")?;
-        return Ok(Some(Arc::new(RevocationHandle::from_json(&b, "revocation").or_raise()?)));
+        return Ok(Some(Arc::new(
+            RevocationHandle::from_json(&b, "revocation").or_raise()?,
+        )));
     }
-    for m in ["passport_revoked", "agent_revoked", "issuer_key_revoked", "last_refreshed"] {
+    for m in [
+        "passport_revoked",
+        "agent_revoked",
+        "issuer_key_revoked",
+        "last_refreshed",
+    ] {
         if !o.hasattr(m)? {
             return Err(invalid_argument(format!("revocation: object lacks {m}()")));
         }
@@ -436,12 +617,16 @@ pub(crate) fn revocation_arg(obj: Option<&Bound<'_, PyAny>>) -> PyResult<Option<
 }
 
 pub(crate) fn trust_arg(obj: Option<&Bound<'_, PyAny>>) -> PyResult<Option<TrustStoreHandle>> {
-    let Some(o) = obj.filter(|o| !o.is_none()) else { return Ok(None) };
+    let Some(o) = obj.filter(|o| !o.is_none()) else {
+        return Ok(None);
+    };
     if let Ok(t) = o.cast::<TrustStore>() {
         return Ok(Some(t.borrow().inner.clone()));
     }
     let b = json_text_arg(o, "trust_store")?;
-    Ok(Some(TrustStoreHandle::from_json(&b, "trust_store").or_raise()?))
+    Ok(Some(
+        TrustStoreHandle::from_json(&b, "trust_store").or_raise()?,
+    ))
 }
 
 /// Verifies passports of both wire forms. Thread-safe; verification releases the GIL.
@@ -457,17 +642,28 @@ impl Verifier {
     /// `accept_eddsa`, `max_token_bytes`, `max_envelope_bytes`, `revocation_freshness`).
     #[new]
     #[pyo3(signature = (trust_store = None, *, revocation = None, **config))]
-    fn py_new(trust_store: Option<&Bound<'_, PyAny>>, revocation: Option<&Bound<'_, PyAny>>, config: Option<&Bound<'_, PyDict>>) -> PyResult<Self> {
+    fn py_new(
+        trust_store: Option<&Bound<'_, PyAny>>,
+        revocation: Option<&Bound<'_, PyAny>>,
+        config: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<Self> {
         let t = trust_arg(trust_store)?;
         let r = revocation_arg(revocation)?;
         let c = kwargs_value(config)?;
-        Ok(Verifier { inner: VerifierHandle::new(&c, t.as_ref(), r).or_raise()? })
+        Ok(Verifier {
+            inner: VerifierHandle::new(&c, t.as_ref(), r).or_raise()?,
+        })
     }
 
     /// Verifies a passport (JWT text, envelope wire pair as text/bytes/dict) at `now`
     /// (default: the clock). Returns the passport dict; raises `PassportError`/`TrustError`.
     #[pyo3(signature = (passport, now = None))]
-    fn verify<'py>(&self, py: Python<'py>, passport: &Bound<'py, PyAny>, now: Option<&Bound<'py, PyAny>>) -> PyResult<Bound<'py, PyAny>> {
+    fn verify<'py>(
+        &self,
+        py: Python<'py>,
+        passport: &Bound<'py, PyAny>,
+        now: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let b = json_text_arg(passport, "passport")?;
         let t = api::time_or_now(time_arg(now)?.as_ref()).or_raise()?;
         let h = &self.inner;
@@ -479,12 +675,16 @@ impl Verifier {
     fn describe<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         value_to_py(py, &self.inner.describe())
     }
-    fn __repr__(&self) -> String { format!("Verifier({})", self.inner.describe()) }
+    fn __repr__(&self) -> String {
+        format!("Verifier({})", self.inner.describe())
+    }
 }
 
 impl Verifier {
     #[allow(dead_code)]
-    pub(crate) fn handle(&self) -> &VerifierHandle { &self.inner }
+    pub(crate) fn handle(&self) -> &VerifierHandle {
+        &self.inner
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -493,8 +693,14 @@ impl Verifier {
 
 /// Decodes a passport of either form WITHOUT verifying it.
 #[pyfunction]
-pub fn inspect_passport<'py>(py: Python<'py>, passport: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
-    value_to_py(py, &api::passport::inspect(&json_text_arg(passport, "passport")?).or_raise()?)
+pub fn inspect_passport<'py>(
+    py: Python<'py>,
+    passport: &Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyAny>> {
+    value_to_py(
+        py,
+        &api::passport::inspect(&json_text_arg(passport, "passport")?).or_raise()?,
+    )
 }
 
 /// Verifies a v2 envelope: `envelope` is a wire pair (text/bytes/dict) when `signature` is
@@ -529,7 +735,11 @@ pub fn verify_envelope<'py>(
             py.detach(|| api::passport::envelope_verify_wire(&b, &opts, trust))
         }
         Some(sig) => {
-            let sig: Option<String> = if sig.is_none() { None } else { sig.cast::<PyString>().ok().map(|s| s.to_string()) };
+            let sig: Option<String> = if sig.is_none() {
+                None
+            } else {
+                sig.cast::<PyString>().ok().map(|s| s.to_string())
+            };
             // A non-string signature is treated as absent (`signature_malformed`), as the reference does.
             if envelope.is_instance_of::<PyString>() || envelope.is_instance_of::<PyBytes>() {
                 let b = bytes_arg(envelope, "envelope")?;
@@ -551,10 +761,18 @@ fn key_ref(k: &Bound<'_, SigningKey>) -> ::modei_core::keys::SigningKey {
 /// Self-issues a v2 envelope; returns the wire pair dict `{"envelope", "signature"}`.
 #[pyfunction]
 #[pyo3(signature = (key, **params))]
-pub fn envelope_self_issue<'py>(py: Python<'py>, key: &Bound<'py, SigningKey>, params: Option<&Bound<'py, PyDict>>) -> PyResult<Bound<'py, PyAny>> {
+pub fn envelope_self_issue<'py>(
+    py: Python<'py>,
+    key: &Bound<'py, SigningKey>,
+    params: Option<&Bound<'py, PyDict>>,
+) -> PyResult<Bound<'py, PyAny>> {
     let p = params_value(params)?;
     let k = key_ref(key);
-    value_to_py(py, &py.detach(|| api::passport::envelope_self_issue(&k, &p)).or_raise()?)
+    value_to_py(
+        py,
+        &py.detach(|| api::passport::envelope_self_issue(&k, &p))
+            .or_raise()?,
+    )
 }
 
 /// Delegates a v2 envelope from `parent` (wire pair) to `child_key`; returns the child's pair.
@@ -573,35 +791,55 @@ pub fn envelope_delegate<'py>(
     let p = params_value(params)?;
     let k = key_ref(parent_key);
     let trust = trust_arg(trust_store)?;
-    let r = py.detach(|| api::passport::envelope_delegate(&parent, &k, &child, &p, trust.as_ref())).or_raise()?;
+    let r = py
+        .detach(|| api::passport::envelope_delegate(&parent, &k, &child, &p, trust.as_ref()))
+        .or_raise()?;
     value_to_py(py, &r)
 }
 
 /// Issues a passport JWT as a trust store issuer.
 #[pyfunction]
 #[pyo3(signature = (key, issuer_id, kid, **params))]
-pub fn jwt_issue(py: Python<'_>, key: &Bound<'_, SigningKey>, issuer_id: &str, kid: &str, params: Option<&Bound<'_, PyDict>>) -> PyResult<String> {
+pub fn jwt_issue(
+    py: Python<'_>,
+    key: &Bound<'_, SigningKey>,
+    issuer_id: &str,
+    kid: &str,
+    params: Option<&Bound<'_, PyDict>>,
+) -> PyResult<String> {
     let p = params_value(params)?;
     let k = key_ref(key);
-    py.detach(|| api::passport::jwt_issue(&k, issuer_id, kid, &p)).or_raise()
+    py.detach(|| api::passport::jwt_issue(&k, issuer_id, kid, &p))
+        .or_raise()
 }
 
 /// Self-issues a passport JWT.
 #[pyfunction]
 #[pyo3(signature = (key, **params))]
-pub fn jwt_self_issue(py: Python<'_>, key: &Bound<'_, SigningKey>, params: Option<&Bound<'_, PyDict>>) -> PyResult<String> {
+pub fn jwt_self_issue(
+    py: Python<'_>,
+    key: &Bound<'_, SigningKey>,
+    params: Option<&Bound<'_, PyDict>>,
+) -> PyResult<String> {
     let p = params_value(params)?;
     let k = key_ref(key);
-    py.detach(|| api::passport::jwt_self_issue(&k, &p)).or_raise()
+    py.detach(|| api::passport::jwt_self_issue(&k, &p))
+        .or_raise()
 }
 
 /// Delegates a passport JWT from `parent_token` to `params["agent_key"]`.
 #[pyfunction]
 #[pyo3(signature = (parent_token, parent_key, **params))]
-pub fn jwt_delegate(py: Python<'_>, parent_token: &str, parent_key: &Bound<'_, SigningKey>, params: Option<&Bound<'_, PyDict>>) -> PyResult<String> {
+pub fn jwt_delegate(
+    py: Python<'_>,
+    parent_token: &str,
+    parent_key: &Bound<'_, SigningKey>,
+    params: Option<&Bound<'_, PyDict>>,
+) -> PyResult<String> {
     let p = params_value(params)?;
     let k = key_ref(parent_key);
-    py.detach(|| api::passport::jwt_delegate(parent_token, &k, &p)).or_raise()
+    py.detach(|| api::passport::jwt_delegate(parent_token, &k, &p))
+        .or_raise()
 }
 
 /// kwargs → JSON, with PublicKey / datetime values converted.
@@ -615,7 +853,10 @@ fn params_value(params: Option<&Bound<'_, PyDict>>) -> PyResult<Value> {
             }
             let val = if let Ok(pk) = v.cast::<PublicKey>() {
                 Value::String(pk.get().inner.to_base64())
-            } else if matches!(k.as_str(), "issued_at" | "expires_at" | "not_before" | "now") {
+            } else if matches!(
+                k.as_str(),
+                "issued_at" | "expires_at" | "not_before" | "now"
+            ) {
                 time_arg(Some(&v))?.unwrap_or(Value::Null)
             } else {
                 crate::conv::py_to_value(&v)?
@@ -677,7 +918,9 @@ impl HoldNotifier for PyNotifier {
                 return;
             }
             if let Ok(h) = value_to_py(py, &api::gate::hold_json(hold)) {
-                if let Err(e) = o.call_method1("on_resolved", (h, api::gate::hold_outcome_str(outcome))) {
+                if let Err(e) =
+                    o.call_method1("on_resolved", (h, api::gate::hold_outcome_str(outcome)))
+                {
                     e.write_unraisable(py, Some(o));
                 }
             }
@@ -689,7 +932,19 @@ impl HoldNotifier for PyNotifier {
 /// An exception counts as PII found (`"detector_error"`): the export is refused (fail closed).
 struct PyPii(Py<PyAny>);
 
-const PII_KINDS: &[&str] = &["email", "card", "credit_card", "ssn", "phone", "iban", "address", "name", "ip", "passport", "custom"];
+const PII_KINDS: &[&str] = &[
+    "email",
+    "card",
+    "credit_card",
+    "ssn",
+    "phone",
+    "iban",
+    "address",
+    "name",
+    "ip",
+    "passport",
+    "custom",
+];
 
 impl ::modei_core::constraints::PiiDetector for PyPii {
     fn detect(&self, text: &str) -> Option<&'static str> {
@@ -698,7 +953,13 @@ impl ::modei_core::constraints::PiiDetector for PyPii {
             Ok(r) if r.is_none() => None,
             Ok(r) => {
                 let s: String = r.extract().unwrap_or_else(|_| "custom".into());
-                Some(PII_KINDS.iter().copied().find(|k| *k == s).unwrap_or("custom"))
+                Some(
+                    PII_KINDS
+                        .iter()
+                        .copied()
+                        .find(|k| *k == s)
+                        .unwrap_or("custom"),
+                )
             }
         })
     }
@@ -723,8 +984,14 @@ enum Req {
     Value(Value),
 }
 
-fn request_arg(request: Option<&Bound<'_, PyAny>>, fields: Option<&Bound<'_, PyDict>>) -> PyResult<Req> {
-    match (request.filter(|r| !r.is_none()), fields.filter(|f| !f.is_empty())) {
+fn request_arg(
+    request: Option<&Bound<'_, PyAny>>,
+    fields: Option<&Bound<'_, PyDict>>,
+) -> PyResult<Req> {
+    match (
+        request.filter(|r| !r.is_none()),
+        fields.filter(|f| !f.is_empty()),
+    ) {
         (Some(r), None) => {
             if r.is_instance_of::<PyString>() || r.is_instance_of::<PyBytes>() {
                 Ok(Req::Text(bytes_arg(r, "request")?))
@@ -735,12 +1002,16 @@ fn request_arg(request: Option<&Bound<'_, PyAny>>, fields: Option<&Bound<'_, PyD
         (None, Some(f)) => Ok(Req::Value(crate::conv::py_to_value(f.as_any())?)),
         (Some(r), Some(f)) => {
             let mut v = crate::conv::py_to_value(r)?;
-            if let (Value::Object(m), Value::Object(extra)) = (&mut v, crate::conv::py_to_value(f.as_any())?) {
+            if let (Value::Object(m), Value::Object(extra)) =
+                (&mut v, crate::conv::py_to_value(f.as_any())?)
+            {
                 m.extend(extra);
             }
             Ok(Req::Value(v))
         }
-        (None, None) => Err(invalid_argument("request: give a request dict or keyword fields (action=...)")),
+        (None, None) => Err(invalid_argument(
+            "request: give a request dict or keyword fields (action=...)",
+        )),
     }
 }
 
@@ -757,12 +1028,23 @@ impl PyGate {
     ) -> PyResult<Self> {
         let mut cfg = json_arg(config, "config")?;
         // A TrustStore object may stand for the trust_store member.
-        if let Some(Ok(ts)) = config.cast::<PyDict>().ok().and_then(|d| d.get_item("trust_store").ok().flatten()).map(|t| t.cast_into::<TrustStore>()) {
+        if let Some(Ok(ts)) = config
+            .cast::<PyDict>()
+            .ok()
+            .and_then(|d| d.get_item("trust_store").ok().flatten())
+            .map(|t| t.cast_into::<TrustStore>())
+        {
             if let Value::Object(m) = &mut cfg {
-                m.insert("trust_store".into(), ts.borrow().inner.to_value().or_raise()?);
+                m.insert(
+                    "trust_store".into(),
+                    ts.borrow().inner.to_value().or_raise()?,
+                );
             }
         }
-        let mut hooks = GateHooks { revocation: revocation_arg(revocation)?, ..Default::default() };
+        let mut hooks = GateHooks {
+            revocation: revocation_arg(revocation)?,
+            ..Default::default()
+        };
         if let Some(n) = notifier.filter(|n| !n.is_none()) {
             if !n.hasattr("on_hold")? {
                 return Err(invalid_argument("notifier: object lacks on_hold(hold)"));
@@ -785,39 +1067,67 @@ impl PyGate {
     }
 
     #[getter]
-    fn gate_id(&self) -> &str { self.inner.gate_id() }
+    fn gate_id(&self) -> &str {
+        self.inner.gate_id()
+    }
 
     /// Checks a request; returns the decision dict. `block` is a result, not an exception.
     #[pyo3(signature = (request = None, *, now = None, **fields))]
-    fn check<'py>(&self, py: Python<'py>, request: Option<&Bound<'py, PyAny>>, now: Option<&Bound<'py, PyAny>>, fields: Option<&Bound<'py, PyDict>>) -> PyResult<Bound<'py, PyAny>> {
+    fn check<'py>(
+        &self,
+        py: Python<'py>,
+        request: Option<&Bound<'py, PyAny>>,
+        now: Option<&Bound<'py, PyAny>>,
+        fields: Option<&Bound<'py, PyDict>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let req = request_arg(request, fields)?;
         let now = now_arg(now)?;
         let g = &self.inner;
-        let v = py.detach(|| match &req {
-            Req::Text(b) => g.check_json(b, now),
-            Req::Value(v) => g.check(v, now),
-        }).or_raise()?;
+        let v = py
+            .detach(|| match &req {
+                Req::Text(b) => g.check_json(b, now),
+                Req::Value(v) => g.check(v, now),
+            })
+            .or_raise()?;
         value_to_py(py, &v)
     }
 
     /// Runs the pipeline and changes nothing.
     #[pyo3(signature = (request = None, *, now = None, **fields))]
-    fn dry_run<'py>(&self, py: Python<'py>, request: Option<&Bound<'py, PyAny>>, now: Option<&Bound<'py, PyAny>>, fields: Option<&Bound<'py, PyDict>>) -> PyResult<Bound<'py, PyAny>> {
+    fn dry_run<'py>(
+        &self,
+        py: Python<'py>,
+        request: Option<&Bound<'py, PyAny>>,
+        now: Option<&Bound<'py, PyAny>>,
+        fields: Option<&Bound<'py, PyDict>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let req = request_arg(request, fields)?;
         let now = now_arg(now)?;
         let g = &self.inner;
-        let v = py.detach(|| match &req {
-            Req::Text(b) => api::parse_json(b)
-                .map_err(|e| ::modei_core::Error::new(::modei_core::Code::RequestInvalid, e.detail().to_owned()))
-                .and_then(|v| g.dry_run(&v, now)),
-            Req::Value(v) => g.dry_run(v, now),
-        }).or_raise()?;
+        let v = py
+            .detach(|| match &req {
+                Req::Text(b) => api::parse_json(b)
+                    .map_err(|e| {
+                        ::modei_core::Error::new(
+                            ::modei_core::Code::RequestInvalid,
+                            e.detail().to_owned(),
+                        )
+                    })
+                    .and_then(|v| g.dry_run(&v, now)),
+                Req::Value(v) => g.dry_run(v, now),
+            })
+            .or_raise()?;
         value_to_py(py, &v)
     }
 
     /// An operator denies a hold out of band (a signed approval with decision "denied").
     #[pyo3(signature = (approval, *, now = None))]
-    fn deny_hold<'py>(&self, py: Python<'py>, approval: &Bound<'py, PyAny>, now: Option<&Bound<'py, PyAny>>) -> PyResult<Bound<'py, PyAny>> {
+    fn deny_hold<'py>(
+        &self,
+        py: Python<'py>,
+        approval: &Bound<'py, PyAny>,
+        now: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let a = json_arg(approval, "approval")?;
         let now = now_arg(now)?;
         let g = &self.inner;
@@ -829,7 +1139,11 @@ impl PyGate {
     }
 
     #[pyo3(signature = (now = None))]
-    fn expire_holds<'py>(&self, py: Python<'py>, now: Option<&Bound<'py, PyAny>>) -> PyResult<Bound<'py, PyAny>> {
+    fn expire_holds<'py>(
+        &self,
+        py: Python<'py>,
+        now: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let now = now_arg(now)?;
         let g = &self.inner;
         value_to_py(py, &py.detach(|| g.expire_holds(now)).or_raise()?)
@@ -852,30 +1166,58 @@ impl PyGate {
     }
 
     #[getter]
-    fn log_len(&self) -> u64 { self.inner.log_len() }
+    fn log_len(&self) -> u64 {
+        self.inner.log_len()
+    }
     #[getter]
-    fn cached_passports(&self) -> usize { self.inner.cached_passports() }
-    fn __repr__(&self) -> String { format!("Gate(gate_id={:?})", self.inner.gate_id()) }
+    fn cached_passports(&self) -> usize {
+        self.inner.cached_passports()
+    }
+    fn __repr__(&self) -> String {
+        format!("Gate(gate_id={:?})", self.inner.gate_id())
+    }
 }
 
 /// Operator side: a signed approval of a hold.
 #[pyfunction]
 #[pyo3(signature = (key, **params))]
-pub fn sign_approval<'py>(py: Python<'py>, key: &Bound<'py, SigningKey>, params: Option<&Bound<'py, PyDict>>) -> PyResult<Bound<'py, PyAny>> {
+pub fn sign_approval<'py>(
+    py: Python<'py>,
+    key: &Bound<'py, SigningKey>,
+    params: Option<&Bound<'py, PyDict>>,
+) -> PyResult<Bound<'py, PyAny>> {
     let p = params_value(params)?;
-    value_to_py(py, &api::gate::sign_approval(&key.get().inner, &p).or_raise()?)
+    value_to_py(
+        py,
+        &api::gate::sign_approval(&key.get().inner, &p).or_raise()?,
+    )
 }
 
 /// Agent side: the proof of possession for `request` (unpadded base64url).
 #[pyfunction]
-pub fn sign_pop(key: &Bound<'_, SigningKey>, gate_id: &str, passport_id: &str, request: &Bound<'_, PyAny>) -> PyResult<String> {
-    api::gate::sign_pop(&key.get().inner, gate_id, passport_id, &json_arg(request, "request")?).or_raise()
+pub fn sign_pop(
+    key: &Bound<'_, SigningKey>,
+    gate_id: &str,
+    passport_id: &str,
+    request: &Bound<'_, PyAny>,
+) -> PyResult<String> {
+    api::gate::sign_pop(
+        &key.get().inner,
+        gate_id,
+        passport_id,
+        &json_arg(request, "request")?,
+    )
+    .or_raise()
 }
 
 /// The request digest a gate computes for `request`.
 #[pyfunction]
 #[pyo3(signature = (gate_id, passport_id, request))]
-pub fn request_digest(gate_id: &str, passport_id: Option<&str>, request: &Bound<'_, PyAny>) -> PyResult<String> {
+pub fn request_digest(
+    gate_id: &str,
+    passport_id: Option<&str>,
+    request: &Bound<'_, PyAny>,
+) -> PyResult<String> {
     api::gate::request_digest(gate_id, passport_id, &json_arg(request, "request")?).or_raise()
 }
 
@@ -906,12 +1248,18 @@ impl std::io::Read for PyReader {
                 } else {
                     match o.call_method0("__next__") {
                         Ok(c) => c,
-                        Err(e) if e.is_instance_of::<pyo3::exceptions::PyStopIteration>(py) => return Ok(None),
+                        Err(e) if e.is_instance_of::<pyo3::exceptions::PyStopIteration>(py) => {
+                            return Ok(None)
+                        }
                         Err(e) => return Err(e),
                     }
                 };
                 let b = bytes_arg(&chunk, "log chunk")?;
-                Ok(if self.is_file && b.is_empty() { None } else { Some(b) })
+                Ok(if self.is_file && b.is_empty() {
+                    None
+                } else {
+                    Some(b)
+                })
             });
             match next {
                 Ok(Some(b)) => {
@@ -944,19 +1292,42 @@ fn checkpoints_arg(cps: Option<&Bound<'_, PyAny>>) -> PyResult<Vec<Value>> {
 /// `gate_keys`: `[{"gate_id","key_id","public_key"}]`. Returns the report dict.
 #[pyfunction]
 #[pyo3(signature = (source, gate_keys, *, checkpoints = None))]
-pub fn verify_log<'py>(py: Python<'py>, source: &Bound<'py, PyAny>, gate_keys: &Bound<'py, PyAny>, checkpoints: Option<&Bound<'py, PyAny>>) -> PyResult<Bound<'py, PyAny>> {
+pub fn verify_log<'py>(
+    py: Python<'py>,
+    source: &Bound<'py, PyAny>,
+    gate_keys: &Bound<'py, PyAny>,
+    checkpoints: Option<&Bound<'py, PyAny>>,
+) -> PyResult<Bound<'py, PyAny>> {
     let keys = json_arg(gate_keys, "gate_keys")?;
     let cps = checkpoints_arg(checkpoints)?;
-    let v = if source.is_instance_of::<PyBytes>() || source.is_instance_of::<pyo3::types::PyByteArray>() {
+    let v = if source.is_instance_of::<PyBytes>()
+        || source.is_instance_of::<pyo3::types::PyByteArray>()
+    {
         let b = bytes_arg(source, "log")?;
         py.detach(|| api::attestation::verify_log_bytes(&b, &keys, &cps))
     } else if source.is_instance_of::<PyString>() || source.hasattr("__fspath__")? {
-        let path: String = py.import("os")?.call_method1("fspath", (source,))?.extract()?;
+        let path: String = py
+            .import("os")?
+            .call_method1("fspath", (source,))?
+            .extract()?;
         py.detach(|| api::attestation::verify_log_file(&path, &keys, &cps))
     } else {
         let is_file = source.hasattr("read")?;
-        let obj = if is_file { source.clone().unbind() } else { source.try_iter()?.into_any().unbind() };
-        let mut r = std::io::BufReader::with_capacity(1 << 16, PyReader { obj, is_file, pending: Vec::new(), pos: 0, done: false });
+        let obj = if is_file {
+            source.clone().unbind()
+        } else {
+            source.try_iter()?.into_any().unbind()
+        };
+        let mut r = std::io::BufReader::with_capacity(
+            1 << 16,
+            PyReader {
+                obj,
+                is_file,
+                pending: Vec::new(),
+                pos: 0,
+                done: false,
+            },
+        );
         py.detach(|| api::attestation::verify_log(&mut r, &keys, &cps))
     }
     .or_raise()?;
@@ -965,18 +1336,34 @@ pub fn verify_log<'py>(py: Python<'py>, source: &Bound<'py, PyAny>, gate_keys: &
 
 /// Verifies one attestation record's signature (not its chain position); returns the record.
 #[pyfunction]
-pub fn verify_attestation<'py>(py: Python<'py>, record: &Bound<'py, PyAny>, gate_keys: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+pub fn verify_attestation<'py>(
+    py: Python<'py>,
+    record: &Bound<'py, PyAny>,
+    gate_keys: &Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyAny>> {
     let b = json_text_arg(record, "record")?;
     let keys = json_arg(gate_keys, "gate_keys")?;
-    value_to_py(py, &py.detach(|| api::attestation::verify_record(&b, &keys)).or_raise()?)
+    value_to_py(
+        py,
+        &py.detach(|| api::attestation::verify_record(&b, &keys))
+            .or_raise()?,
+    )
 }
 
 /// Verifies a checkpoint's signature; returns the checkpoint.
 #[pyfunction]
-pub fn verify_checkpoint<'py>(py: Python<'py>, checkpoint: &Bound<'py, PyAny>, gate_keys: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+pub fn verify_checkpoint<'py>(
+    py: Python<'py>,
+    checkpoint: &Bound<'py, PyAny>,
+    gate_keys: &Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyAny>> {
     let b = json_text_arg(checkpoint, "checkpoint")?;
     let keys = json_arg(gate_keys, "gate_keys")?;
-    value_to_py(py, &py.detach(|| api::attestation::verify_checkpoint(&b, &keys)).or_raise()?)
+    value_to_py(
+        py,
+        &py.detach(|| api::attestation::verify_checkpoint(&b, &keys))
+            .or_raise()?,
+    )
 }
 
 pub fn register_gate(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -996,15 +1383,26 @@ pub fn register_gate(m: &Bound<'_, PyModule>) -> PyResult<()> {
 
 /// Verifies a published catalog (hash and signature); returns it as a dict.
 #[pyfunction]
-pub fn verify_catalog<'py>(py: Python<'py>, catalog: &Bound<'py, PyAny>, gate_keys: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+pub fn verify_catalog<'py>(
+    py: Python<'py>,
+    catalog: &Bound<'py, PyAny>,
+    gate_keys: &Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyAny>> {
     let b = json_text_arg(catalog, "catalog")?;
     let keys = json_arg(gate_keys, "gate_keys")?;
-    value_to_py(py, &py.detach(|| api::catalog::verify(&b, &keys)).or_raise()?)
+    value_to_py(
+        py,
+        &py.detach(|| api::catalog::verify(&b, &keys)).or_raise()?,
+    )
 }
 
 /// What changed between two published catalogs, with `breaking` flags.
 #[pyfunction]
-pub fn diff_catalogs<'py>(py: Python<'py>, old: &Bound<'py, PyAny>, new: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+pub fn diff_catalogs<'py>(
+    py: Python<'py>,
+    old: &Bound<'py, PyAny>,
+    new: &Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyAny>> {
     let a = json_text_arg(old, "old")?;
     let b = json_text_arg(new, "new")?;
     value_to_py(py, &api::catalog::diff_json(&a, &b).or_raise()?)
@@ -1019,22 +1417,42 @@ pub struct CatalogSet {
 #[pymethods]
 impl CatalogSet {
     #[new]
-    fn py_new(gate_id: &str, catalogs: &Bound<'_, PyAny>, gate_keys: &Bound<'_, PyAny>) -> PyResult<Self> {
+    fn py_new(
+        gate_id: &str,
+        catalogs: &Bound<'_, PyAny>,
+        gate_keys: &Bound<'_, PyAny>,
+    ) -> PyResult<Self> {
         let mut cats = Vec::new();
         for c in catalogs.try_iter()? {
             cats.push(json_arg(&c?, "catalog")?);
         }
         let keys = json_arg(gate_keys, "gate_keys")?;
-        Ok(CatalogSet { inner: api::catalog::CatalogSetHandle::new(gate_id, &cats, &keys).or_raise()? })
+        Ok(CatalogSet {
+            inner: api::catalog::CatalogSetHandle::new(gate_id, &cats, &keys).or_raise()?,
+        })
     }
     /// Checks a pin `{"gate_id","version","content_hash"?}`: `{"version","content_hash"}` of the
     /// pinned catalog, or `CatalogError` (`catalog_pin_unknown`, `catalog_pin_incompatible`).
-    fn check_pin<'py>(&self, py: Python<'py>, pin: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
-        value_to_py(py, &self.inner.check_pin(&json_arg(pin, "pin")?).or_raise()?)
+    fn check_pin<'py>(
+        &self,
+        py: Python<'py>,
+        pin: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        value_to_py(
+            py,
+            &self.inner.check_pin(&json_arg(pin, "pin")?).or_raise()?,
+        )
     }
     #[getter]
-    fn current_version(&self) -> Option<u64> { self.inner.current_version() }
-    fn __repr__(&self) -> String { format!("CatalogSet(current_version={:?})", self.inner.current_version()) }
+    fn current_version(&self) -> Option<u64> {
+        self.inner.current_version()
+    }
+    fn __repr__(&self) -> String {
+        format!(
+            "CatalogSet(current_version={:?})",
+            self.inner.current_version()
+        )
+    }
 }
 
 pub fn register_catalog(m: &Bound<'_, PyModule>) -> PyResult<()> {

@@ -2,7 +2,9 @@
 
 use crate::{invalid_argument, OrRaise};
 use pyo3::prelude::*;
-use pyo3::types::{PyBool, PyByteArray, PyBytes, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
+use pyo3::types::{
+    PyBool, PyByteArray, PyBytes, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple,
+};
 use serde_json::{Map, Number, Value};
 
 const MAX_DEPTH: usize = 128;
@@ -57,10 +59,18 @@ fn to_value(obj: &Bound<'_, PyAny>, depth: usize) -> PyResult<Value> {
         return Ok(Value::Object(m));
     }
     if let Ok(l) = obj.cast::<PyList>() {
-        return l.iter().map(|x| to_value(&x, depth + 1)).collect::<PyResult<Vec<_>>>().map(Value::Array);
+        return l
+            .iter()
+            .map(|x| to_value(&x, depth + 1))
+            .collect::<PyResult<Vec<_>>>()
+            .map(Value::Array);
     }
     if let Ok(t) = obj.cast::<PyTuple>() {
-        return t.iter().map(|x| to_value(&x, depth + 1)).collect::<PyResult<Vec<_>>>().map(Value::Array);
+        return t
+            .iter()
+            .map(|x| to_value(&x, depth + 1))
+            .collect::<PyResult<Vec<_>>>()
+            .map(Value::Array);
     }
     // Result objects of the Python layer expose to_dict().
     if let Ok(d) = obj.call_method0("to_dict") {
@@ -70,7 +80,10 @@ fn to_value(obj: &Bound<'_, PyAny>, depth: usize) -> PyResult<Value> {
     }
     Err(invalid_argument(format!(
         "cannot convert {} to JSON",
-        obj.get_type().name().map(|n| n.to_string()).unwrap_or_default()
+        obj.get_type()
+            .name()
+            .map(|n| n.to_string())
+            .unwrap_or_default()
     )))
 }
 
@@ -122,7 +135,10 @@ pub fn bytes_arg(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<Vec<u8>> {
 
 /// JSON from a dict/list (converted) or from JSON text given as `str`/`bytes` (read strictly).
 pub fn json_arg(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<Value> {
-    if obj.is_instance_of::<PyString>() || obj.is_instance_of::<PyBytes>() || obj.is_instance_of::<PyByteArray>() {
+    if obj.is_instance_of::<PyString>()
+        || obj.is_instance_of::<PyBytes>()
+        || obj.is_instance_of::<PyByteArray>()
+    {
         let b = bytes_arg(obj, what)?;
         return ::modei_core::api::parse_json(&b).or_raise();
     }
@@ -131,7 +147,10 @@ pub fn json_arg(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<Value> {
 
 /// JSON text bytes from a dict/list (serialised) or text (as is).
 pub fn json_text_arg(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<Vec<u8>> {
-    if obj.is_instance_of::<PyString>() || obj.is_instance_of::<PyBytes>() || obj.is_instance_of::<PyByteArray>() {
+    if obj.is_instance_of::<PyString>()
+        || obj.is_instance_of::<PyBytes>()
+        || obj.is_instance_of::<PyByteArray>()
+    {
         return bytes_arg(obj, what);
     }
     let v = py_to_value(obj)?;
@@ -152,12 +171,16 @@ pub fn time_arg(obj: Option<&Bound<'_, PyAny>>) -> PyResult<Option<Value>> {
     let Some(o) = obj.filter(|o| !o.is_none()) else {
         return Ok(None);
     };
-    if o.is_instance_of::<PyString>() || (o.is_instance_of::<PyInt>() && !o.is_instance_of::<PyBool>()) {
+    if o.is_instance_of::<PyString>()
+        || (o.is_instance_of::<PyInt>() && !o.is_instance_of::<PyBool>())
+    {
         return py_to_value(o).map(Some);
     }
     if let Ok(ts) = o.call_method0("timestamp") {
         let secs: f64 = ts.extract()?;
         return Ok(Some(Value::from((secs * 1000.0).round() as i64)));
     }
-    Err(invalid_argument("time: expected an RFC 3339 str, int Unix ms or a datetime"))
+    Err(invalid_argument(
+        "time: expected an RFC 3339 str, int Unix ms or a datetime",
+    ))
 }

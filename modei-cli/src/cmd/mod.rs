@@ -1,9 +1,15 @@
 //! One module per top-level command.
 
+pub mod attest;
 pub mod canonicalize;
+pub mod catalog;
+pub mod completions;
+pub mod demo;
 pub mod gate;
 pub mod keys;
 pub mod passport;
+pub mod receipt;
+pub mod trust;
 
 use modei_core::time::{Clock, SystemClock, Timestamp};
 

@@ -41,7 +41,11 @@ pub fn report_json(r: &LogReport) -> Value {
 /// Verifies a whole JSON Lines log read from `input`, streaming: memory holds one line and one
 /// head per chain, whatever the log's size. Bindings stream by handing over a reader (a file,
 /// or an adapter over the host's chunks).
-pub fn verify_log(input: &mut impl BufRead, gate_keys: &Value, checkpoints: &[Value]) -> Result<Value> {
+pub fn verify_log(
+    input: &mut impl BufRead,
+    gate_keys: &Value,
+    checkpoints: &[Value],
+) -> Result<Value> {
     let keys = gate_keys_from(gate_keys)?;
     let mut v = LogVerifier::new(&keys);
     for c in checkpoints {
@@ -58,10 +62,13 @@ pub fn verify_log_bytes(log: &[u8], gate_keys: &Value, checkpoints: &[Value]) ->
 /// Verifies a JSONL log file (streaming from disk; `fs` feature).
 #[cfg(feature = "fs")]
 pub fn verify_log_file(path: &str, gate_keys: &Value, checkpoints: &[Value]) -> Result<Value> {
-    let f = std::fs::File::open(path).map_err(|e| {
-        crate::Error::new(crate::Code::IoError, format!("{path}: {e}"))
-    })?;
-    verify_log(&mut std::io::BufReader::with_capacity(1 << 16, f), gate_keys, checkpoints)
+    let f = std::fs::File::open(path)
+        .map_err(|e| crate::Error::new(crate::Code::IoError, format!("{path}: {e}")))?;
+    verify_log(
+        &mut std::io::BufReader::with_capacity(1 << 16, f),
+        gate_keys,
+        checkpoints,
+    )
 }
 
 /// Verifies ONE record's signature against the trusted gate keys (not its chain position) and
@@ -76,9 +83,13 @@ pub fn verify_record(record: &[u8], gate_keys: &Value) -> Result<Value> {
             format!("gate {:?} key {:?} is not trusted", b.gate_id, b.key_id),
         )
     })?;
-    key.verify_strict(rec.signed_bytes(), rec.signature()).map_err(|e| {
-        crate::Error::new(crate::Code::AttestationSignatureInvalid, e.detail().to_owned())
-    })?;
+    key.verify_strict(rec.signed_bytes(), rec.signature())
+        .map_err(|e| {
+            crate::Error::new(
+                crate::Code::AttestationSignatureInvalid,
+                e.detail().to_owned(),
+            )
+        })?;
     Ok(rec.to_value())
 }
 

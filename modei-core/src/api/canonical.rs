@@ -17,7 +17,9 @@ pub fn canonicalize_value(value: &Value) -> Vec<u8> {
 /// Lowercase hex SHA-256 of the canonical form of JSON text (Modei's `compute_content_hash`).
 pub fn content_hash(json_text: &[u8]) -> Result<String> {
     use sha2::{Digest, Sha256};
-    Ok(crate::encoding::hex_encode(&Sha256::digest(canonicalize(json_text)?)))
+    Ok(crate::encoding::hex_encode(&Sha256::digest(canonicalize(
+        json_text,
+    )?)))
 }
 
 /// Lowercase hex SHA-256 of the canonical form of a JSON value.

@@ -55,7 +55,10 @@ impl CatalogSetHandle {
         let c = self.set.check_pin(gate_id, version, hash)?;
         let mut m = Map::new();
         m.insert("version".into(), c.version().into());
-        m.insert("content_hash".into(), Value::String(c.content_hash().to_owned()));
+        m.insert(
+            "content_hash".into(),
+            Value::String(c.content_hash().to_owned()),
+        );
         Ok(Value::Object(m))
     }
 

@@ -4,7 +4,9 @@ use super::{invalid, opt_i64, req_str, time_json, time_or_now};
 use crate::attestation::{AttestationLog, ChainHead, MemoryLog};
 use crate::constraints::PiiDetector;
 use crate::error::{Code, Error, Result};
-use crate::gate::{Approval, ApprovalDecision, Gate, GateConfig, GateRequest, Hold, HoldNotifier, HoldOutcome};
+use crate::gate::{
+    Approval, ApprovalDecision, Gate, GateConfig, GateRequest, Hold, HoldNotifier, HoldOutcome,
+};
 use crate::keys::SigningKey;
 use crate::revocation::RevocationSource;
 use crate::state::StateStore;
@@ -63,7 +65,9 @@ pub struct GateHandle {
 
 impl std::fmt::Debug for GateHandle {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("GateHandle").field("gate_id", &self.gate.gate_id()).finish()
+        f.debug_struct("GateHandle")
+            .field("gate_id", &self.gate.gate_id())
+            .finish()
     }
 }
 
@@ -93,7 +97,10 @@ impl GateHandle {
             Some(path) => {
                 #[cfg(feature = "fs")]
                 {
-                    let log = crate::attestation::FileLog::open(&path, crate::attestation::FsyncPolicy::EveryAppend)?;
+                    let log = crate::attestation::FileLog::open(
+                        &path,
+                        crate::attestation::FsyncPolicy::EveryAppend,
+                    )?;
                     cfg = cfg.with_log(Box::new(log));
                     None
                 }
@@ -109,7 +116,10 @@ impl GateHandle {
                 Some(log)
             }
         };
-        Ok(GateHandle { gate: Gate::new(cfg)?, memory_log })
+        Ok(GateHandle {
+            gate: Gate::new(cfg)?,
+            memory_log,
+        })
     }
 
     /// The gate id.
@@ -177,7 +187,9 @@ impl GateHandle {
             Some(t) => t,
             None => time_or_now(None)?,
         };
-        Ok(Value::Array(self.gate.expire_holds(now).iter().map(hold_json).collect()))
+        Ok(Value::Array(
+            self.gate.expire_holds(now).iter().map(hold_json).collect(),
+        ))
     }
 
     /// Records a Supravision heartbeat.
@@ -231,11 +243,17 @@ fn request_from(v: &Value) -> Result<GateRequest> {
 pub fn hold_json(h: &Hold) -> Value {
     let mut m = Map::new();
     m.insert("hold_id".into(), Value::String(h.hold_id.clone()));
-    m.insert("request_digest".into(), Value::String(h.request_digest.clone()));
+    m.insert(
+        "request_digest".into(),
+        Value::String(h.request_digest.clone()),
+    );
     m.insert("passport_id".into(), Value::String(h.passport_id.clone()));
     m.insert("agent_id".into(), Value::String(h.agent_id.clone()));
     m.insert("action".into(), Value::String(h.action.clone()));
-    m.insert("target".into(), h.target.clone().map(Value::String).unwrap_or(Value::Null));
+    m.insert(
+        "target".into(),
+        h.target.clone().map(Value::String).unwrap_or(Value::Null),
+    );
     m.insert("permission".into(), Value::String(h.permission.clone()));
     m.insert("reserved_cents".into(), h.reserved_cents.into());
     m.insert("reason".into(), Value::String(h.reason.clone()));
@@ -262,7 +280,11 @@ pub fn sign_approval(key: &SigningKey, params: &Value) -> Result<Value> {
     let decision = match req_str(params, "decision")? {
         "approved" => ApprovalDecision::Approved,
         "denied" => ApprovalDecision::Denied,
-        other => return Err(invalid(format!("decision: {other:?} is not approved or denied"))),
+        other => {
+            return Err(invalid(format!(
+                "decision: {other:?} is not approved or denied"
+            )))
+        }
     };
     let ts = match opt_i64(params, "timestamp")? {
         Some(t) => t,
@@ -282,7 +304,12 @@ pub fn sign_approval(key: &SigningKey, params: &Value) -> Result<Value> {
 /// Agent side: the proof of possession for `request` (which must carry `nonce` and
 /// `timestamp`) to gate `gate_id` with passport `passport_id`: unpadded base64url, for
 /// `request.pop`.
-pub fn sign_pop(agent_key: &SigningKey, gate_id: &str, passport_id: &str, request: &Value) -> Result<String> {
+pub fn sign_pop(
+    agent_key: &SigningKey,
+    gate_id: &str,
+    passport_id: &str,
+    request: &Value,
+) -> Result<String> {
     crate::gate::sign_pop(agent_key, gate_id, passport_id, &request_from(request)?)
 }
 

@@ -9,7 +9,13 @@ use serde_json::{Map, Value};
 
 /// Signing-key import formats accepted by [`signing_key_import`].
 pub const SIGNING_KEY_FORMATS: &[&str] = &[
-    "seed", "seed_base64", "seed_base64url", "seed_hex", "jwk", "pem", "credentials",
+    "seed",
+    "seed_base64",
+    "seed_base64url",
+    "seed_hex",
+    "jwk",
+    "pem",
+    "credentials",
 ];
 /// Public-key import formats accepted by [`public_key_import`].
 pub const PUBLIC_KEY_FORMATS: &[&str] = &["raw", "base64", "base64url", "hex", "jwk", "pem", "any"];
@@ -94,8 +100,8 @@ pub fn public_key_export(key: &PublicKey, format: &str) -> Result<Value> {
         "jwk" => key.to_jwk(),
         other => {
             return Err(invalid(format!(
-                "format: unknown public key export format {other:?} (base64, base64url, hex, pem, jwk)"
-            )))
+            "format: unknown public key export format {other:?} (base64, base64url, hex, pem, jwk)"
+        )))
         }
     })
 }
@@ -112,7 +118,10 @@ pub fn public_key_info(key: &PublicKey) -> Value {
     m.insert("thumbprint".into(), Value::String(key.thumbprint()));
     m.insert("agent_id".into(), Value::String(key.self_agent_id()));
     m.insert("self_issuer_id".into(), Value::String(key.self_issuer_id()));
-    m.insert("fingerprint".into(), Value::String(key.realtime_fingerprint()));
+    m.insert(
+        "fingerprint".into(),
+        Value::String(key.realtime_fingerprint()),
+    );
     m.insert("is_weak".into(), Value::Bool(key.is_weak()));
     Value::Object(m)
 }
@@ -145,7 +154,9 @@ pub fn verify_raw(public_key: &[u8], message: &[u8], signature: &[u8]) -> Result
 /// (RFC 3339 or Unix ms; stored in whole seconds).
 pub fn credentials_create(key: &SigningKey, created_at: &Value) -> Result<String> {
     let at = parse_time(created_at, "created_at")?;
-    Ok(Credentials::new(key.clone(), at)?.to_file_text().to_string())
+    Ok(Credentials::new(key.clone(), at)?
+        .to_file_text()
+        .to_string())
 }
 
 /// Loads a credentials file: the key, and `{"agent_id", "created_at", "public_key"}`.
@@ -154,7 +165,10 @@ pub fn credentials_load(file_text: &str) -> Result<(SigningKey, Value)> {
     let mut m = Map::new();
     m.insert("agent_id".into(), Value::String(c.agent_id().to_owned()));
     m.insert("created_at".into(), super::time_json(c.created_at()));
-    m.insert("public_key".into(), Value::String(c.public_key().to_base64()));
+    m.insert(
+        "public_key".into(),
+        Value::String(c.public_key().to_base64()),
+    );
     Ok((c.signing_key().clone(), Value::Object(m)))
 }
 
@@ -162,9 +176,18 @@ pub fn credentials_load(file_text: &str) -> Result<(SigningKey, Value)> {
 /// decoding: the reference derives ids from any 32 bytes).
 pub fn derive_ids(raw_key: &[u8]) -> Value {
     let mut m = Map::new();
-    m.insert("agent_id".into(), Value::String(crate::keys::derive_self_agent_id(raw_key)));
-    m.insert("self_issuer_id".into(), Value::String(crate::keys::derive_self_issuer_id(raw_key)));
-    m.insert("fingerprint".into(), Value::String(crate::keys::derive_realtime_fingerprint(raw_key)));
+    m.insert(
+        "agent_id".into(),
+        Value::String(crate::keys::derive_self_agent_id(raw_key)),
+    );
+    m.insert(
+        "self_issuer_id".into(),
+        Value::String(crate::keys::derive_self_issuer_id(raw_key)),
+    );
+    m.insert(
+        "fingerprint".into(),
+        Value::String(crate::keys::derive_realtime_fingerprint(raw_key)),
+    );
     Value::Object(m)
 }
 

@@ -93,7 +93,9 @@ pub(crate) fn opt_str_list(v: &Value, key: &str) -> Result<Vec<String>> {
                     .ok_or_else(|| invalid(format!("{key}: expected strings")))
             })
             .collect(),
-        Some(_) => Err(invalid(format!("{key}: expected a string or a list of strings"))),
+        Some(_) => Err(invalid(format!(
+            "{key}: expected a string or a list of strings"
+        ))),
     }
 }
 
@@ -140,14 +142,19 @@ fn system_now() -> Result<Timestamp> {
 
 /// A timestamp as RFC 3339 with milliseconds (`null` if out of the representable range).
 pub fn time_json(t: Timestamp) -> Value {
-    t.to_rfc3339_millis().map(Value::String).unwrap_or(Value::Null)
+    t.to_rfc3339_millis()
+        .map(Value::String)
+        .unwrap_or(Value::Null)
 }
 
 /// An error as data: `{"code", "family", "detail"}` (used where a result lists failures).
 pub fn error_json(e: &Error) -> Value {
     let mut m = Map::new();
     m.insert("code".into(), Value::String(e.code().as_str().into()));
-    m.insert("family".into(), Value::String(e.code().family().as_str().into()));
+    m.insert(
+        "family".into(),
+        Value::String(e.code().family().as_str().into()),
+    );
     m.insert("detail".into(), Value::String(e.detail().into()));
     Value::Object(m)
 }
@@ -188,12 +195,18 @@ pub(crate) fn permissions_from(v: Option<&Value>) -> Result<Vec<crate::envelope:
                 let key = o
                     .get("permission_key")
                     .and_then(Value::as_str)
-                    .ok_or_else(|| invalid(format!("permissions[{i}].permission_key: expected a string")))?;
+                    .ok_or_else(|| {
+                        invalid(format!(
+                            "permissions[{i}].permission_key: expected a string"
+                        ))
+                    })?;
                 let constraints = match o.get("constraints") {
                     None | Some(Value::Null) => Map::new(),
                     Some(Value::Object(c)) => c.clone(),
                     Some(_) => {
-                        return Err(invalid(format!("permissions[{i}].constraints: expected an object")))
+                        return Err(invalid(format!(
+                            "permissions[{i}].constraints: expected an object"
+                        )))
                     }
                 };
                 Ok(crate::envelope::Permission {
@@ -213,7 +226,10 @@ pub(crate) fn permissions_json(p: &[crate::envelope::Permission]) -> Value {
         p.iter()
             .map(|p| {
                 let mut m = Map::new();
-                m.insert("permission_key".into(), Value::String(p.permission_key.clone()));
+                m.insert(
+                    "permission_key".into(),
+                    Value::String(p.permission_key.clone()),
+                );
                 m.insert("constraints".into(), Value::Object(p.constraints.clone()));
                 Value::Object(m)
             })

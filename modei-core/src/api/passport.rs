@@ -33,7 +33,10 @@ fn catalog_json(c: &Option<CatalogPin>) -> Value {
         Some(c) => {
             let mut m = Map::new();
             m.insert("gate_id".into(), opt_string(&c.gate_id));
-            m.insert("version".into(), c.version.map(Value::from).unwrap_or(Value::Null));
+            m.insert(
+                "version".into(),
+                c.version.map(Value::from).unwrap_or(Value::Null),
+            );
             m.insert("content_hash".into(), opt_string(&c.content_hash));
             Value::Object(m)
         }
@@ -77,14 +80,20 @@ pub fn passport_json(p: &Passport) -> Value {
     m.insert("tier".into(), Value::String(p.tier.as_str().into()));
     m.insert("permissions".into(), permissions_json(&p.permissions));
     m.insert("issued_at".into(), time_json(p.issued_at));
-    m.insert("not_before".into(), p.not_before.map(time_json).unwrap_or(Value::Null));
+    m.insert(
+        "not_before".into(),
+        p.not_before.map(time_json).unwrap_or(Value::Null),
+    );
     m.insert("expires_at".into(), time_json(p.expires_at));
     m.insert(
         "audience".into(),
         Value::Array(p.audience.iter().cloned().map(Value::String).collect()),
     );
     m.insert("catalog".into(), catalog_json(&p.catalog));
-    m.insert("delegation_authority".into(), Value::Bool(p.delegation_authority));
+    m.insert(
+        "delegation_authority".into(),
+        Value::Bool(p.delegation_authority),
+    );
     m.insert(
         "lineage".into(),
         Value::Array(
@@ -110,7 +119,10 @@ pub fn passport_json(p: &Passport) -> Value {
                     x.insert("code".into(), Value::String(w.code().as_str().into()));
                     match w {
                         crate::revocation::Warning::RevocationStale { age_ms, max_age_ms } => {
-                            x.insert("age_ms".into(), age_ms.map(Value::from).unwrap_or(Value::Null));
+                            x.insert(
+                                "age_ms".into(),
+                                age_ms.map(Value::from).unwrap_or(Value::Null),
+                            );
                             x.insert("max_age_ms".into(), (*max_age_ms).into());
                         }
                     }
@@ -172,14 +184,23 @@ pub fn verified_envelope_json(v: &VerifiedEnvelope) -> Value {
     m.insert("issued_at".into(), time_json(v.issued_at));
     m.insert("expires_at".into(), time_json(v.expires_at));
     m.insert("permissions".into(), permissions_json(&e.permissions));
-    m.insert("delegation_authority".into(), Value::Bool(e.delegation_authority));
+    m.insert(
+        "delegation_authority".into(),
+        Value::Bool(e.delegation_authority),
+    );
     m.insert(
         "delegation_depth".into(),
         e.delegation_chain.as_ref().map_or(0, Vec::len).into(),
     );
-    m.insert("signing_input_sha256".into(), Value::String(sha256_hex(&v.signing_input)));
+    m.insert(
+        "signing_input_sha256".into(),
+        Value::String(sha256_hex(&v.signing_input)),
+    );
     m.insert("envelope".into(), e.json.clone());
-    m.insert("signature".into(), Value::String(v.signed.signature.clone()));
+    m.insert(
+        "signature".into(),
+        Value::String(v.signed.signature.clone()),
+    );
     Value::Object(m)
 }
 
@@ -207,7 +228,11 @@ pub fn envelope_verify_text(
     trust: Option<&TrustStoreHandle>,
 ) -> Result<Value> {
     let o = envelope_opts(options, trust)?;
-    Ok(verified_envelope_json(&envelope::verify_text(envelope_text, signature, &o)?))
+    Ok(verified_envelope_json(&envelope::verify_text(
+        envelope_text,
+        signature,
+        &o,
+    )?))
 }
 
 /// Verifies an envelope JSON value and its detached signature.
@@ -218,7 +243,11 @@ pub fn envelope_verify_value(
     trust: Option<&TrustStoreHandle>,
 ) -> Result<Value> {
     let o = envelope_opts(options, trust)?;
-    Ok(verified_envelope_json(&envelope::verify_value(envelope_value, signature, &o)?))
+    Ok(verified_envelope_json(&envelope::verify_value(
+        envelope_value,
+        signature,
+        &o,
+    )?))
 }
 
 fn passport_id_of(params: &Value, prefix: &str) -> Result<String> {
@@ -246,8 +275,9 @@ fn window(params: &Value) -> Result<(Timestamp, Option<Timestamp>)> {
     };
     let expires_at = match opt_time(params, "expires_at")? {
         Some(t) => Some(t),
-        None => opt_i64(params, "ttl_seconds")?
-            .map(|s| issued_at.plus_millis(s.saturating_mul(1000))),
+        None => {
+            opt_i64(params, "ttl_seconds")?.map(|s| issued_at.plus_millis(s.saturating_mul(1000)))
+        }
     };
     Ok((issued_at, expires_at))
 }
@@ -267,8 +297,7 @@ fn evidence(params: &Value) -> Result<Vec<Value>> {
 pub fn envelope_self_issue(key: &SigningKey, params: &Value) -> Result<Value> {
     obj(params, "params")?;
     let (issued_at, expires_at) = window(params)?;
-    let expires_at =
-        expires_at.ok_or_else(|| invalid("expires_at (or ttl_seconds): required"))?;
+    let expires_at = expires_at.ok_or_else(|| invalid("expires_at (or ttl_seconds): required"))?;
     let s = SelfIssue {
         passport_id: passport_id_of(params, "pp_self_")?,
         agent_name: opt_str(params, "agent_name")?.map(str::to_owned),
@@ -329,8 +358,7 @@ pub fn envelope_delegate(
 fn jwt_issue_from(params: &Value, agent_key: PublicKey, agent_id: String) -> Result<JwtIssue> {
     obj(params, "params")?;
     let (issued_at, expires_at) = window(params)?;
-    let expires_at =
-        expires_at.ok_or_else(|| invalid("expires_at (or ttl_seconds): required"))?;
+    let expires_at = expires_at.ok_or_else(|| invalid("expires_at (or ttl_seconds): required"))?;
     let mut j = JwtIssue::new(
         passport_id_of(params, "pp_")?,
         agent_id,

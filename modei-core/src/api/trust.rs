@@ -1,7 +1,9 @@
 //! Trust store, issuer policy, revocation list and the passport verifier, as handles built from
 //! JSON. See `docs/api.md` § Trust.
 
-use super::{invalid, member, obj, opt_bool, opt_i64, opt_str, opt_str_list, parse_json, time_json};
+use super::{
+    invalid, member, obj, opt_bool, opt_i64, opt_str, opt_str_list, parse_json, time_json,
+};
 use crate::envelope::Tier;
 use crate::error::{Code, Error, Result};
 use crate::passport::{Verifier, VerifierOptions};
@@ -43,7 +45,12 @@ impl TrustStoreHandle {
         let mut doc = parse_json(self.store.to_json()?.as_bytes())?;
         match doc.get_mut("issuers") {
             Some(Value::Array(a)) => a.push(issuer.clone()),
-            _ => return Err(Error::new(Code::TrustStoreInvalid, "trust store document without issuers")),
+            _ => {
+                return Err(Error::new(
+                    Code::TrustStoreInvalid,
+                    "trust store document without issuers",
+                ))
+            }
         }
         self.store = TrustStore::from_json(&crate::canonical::canonicalize(&doc), "issuer")?;
         Ok(())
@@ -164,7 +171,11 @@ impl RevocationSource for RevocationHandle {
 }
 
 fn tier(s: &str) -> Result<Tier> {
-    Tier::parse(s).ok_or_else(|| invalid(format!("min_tier: unknown tier {s:?} (L0, L0.5, L1, L2, L3)")))
+    Tier::parse(s).ok_or_else(|| {
+        invalid(format!(
+            "min_tier: unknown tier {s:?} (L0, L0.5, L1, L2, L3)"
+        ))
+    })
 }
 
 /// The issuer policy from `{"allow_self_issued": bool, "min_tier": "L1", "allowed_issuers": [..]}`
@@ -191,7 +202,9 @@ pub fn freshness_from(v: &Value) -> Result<Freshness> {
             "any" | "L1" => Ok(Freshness::Any),
             "L2" => Ok(Freshness::L2),
             "L3" => Ok(Freshness::L3),
-            other => Err(invalid(format!("revocation_freshness: unknown profile {other:?}"))),
+            other => Err(invalid(format!(
+                "revocation_freshness: unknown profile {other:?}"
+            ))),
         },
         Value::Object(_) => {
             if let Some(n) = opt_i64(v, "warn_after_ms")? {
@@ -199,10 +212,14 @@ pub fn freshness_from(v: &Value) -> Result<Freshness> {
             } else if let Some(n) = opt_i64(v, "deny_after_ms")? {
                 Ok(Freshness::DenyAfter(n))
             } else {
-                Err(invalid("revocation_freshness: expected warn_after_ms or deny_after_ms"))
+                Err(invalid(
+                    "revocation_freshness: expected warn_after_ms or deny_after_ms",
+                ))
             }
         }
-        _ => Err(invalid("revocation_freshness: expected a string or an object")),
+        _ => Err(invalid(
+            "revocation_freshness: expected a string or an object",
+        )),
     }
 }
 
@@ -249,11 +266,17 @@ impl VerifierHandle {
         trust: Option<&TrustStoreHandle>,
         revocation: Option<Arc<dyn RevocationSource>>,
     ) -> Result<Self> {
-        let config = if config.is_null() { &Value::Object(Map::new()) } else { config };
+        let config = if config.is_null() {
+            &Value::Object(Map::new())
+        } else {
+            config
+        };
         obj(config, "verifier config")?;
         let store = match (trust, member(config, "trust_store")) {
             (Some(t), _) => t.store.clone(),
-            (None, Some(v)) => TrustStore::from_json(&crate::canonical::canonicalize(v), "trust_store")?,
+            (None, Some(v)) => {
+                TrustStore::from_json(&crate::canonical::canonicalize(v), "trust_store")?
+            }
             (None, None) => TrustStore::new(),
         };
         let policy = policy_from(member(config, "policy").unwrap_or(config))?;
@@ -281,7 +304,11 @@ impl VerifierHandle {
     }
 
     /// Same, returning the core passport (for bindings that build their own objects).
-    pub fn verify_passport(&self, input: &[u8], now: Timestamp) -> Result<crate::passport::Passport> {
+    pub fn verify_passport(
+        &self,
+        input: &[u8],
+        now: Timestamp,
+    ) -> Result<crate::passport::Passport> {
         self.verifier.verify(input, now)
     }
 
@@ -310,7 +337,10 @@ impl VerifierHandle {
         );
         let mut opt = Map::new();
         opt.insert("leeway_ms".into(), o.leeway_ms.into());
-        opt.insert("gate_id".into(), o.gate_id.clone().map(Value::String).unwrap_or(Value::Null));
+        opt.insert(
+            "gate_id".into(),
+            o.gate_id.clone().map(Value::String).unwrap_or(Value::Null),
+        );
         opt.insert("accept_eddsa".into(), Value::Bool(o.accept_eddsa));
         opt.insert("max_token_bytes".into(), o.max_token_bytes.into());
         opt.insert("max_envelope_bytes".into(), o.max_envelope_bytes.into());
