@@ -876,7 +876,6 @@ fn vector_files_match_generator_and_verdicts() {
     }
 }
 
-
 fn find(f: vectors::File, id: &str) -> (Case, Expect) {
     f.cases.into_iter().find(|(c, _)| c.id == id).unwrap()
 }
