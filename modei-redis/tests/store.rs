@@ -608,7 +608,7 @@ fn a_slow_redis_times_out_as_state_unavailable() {
         .check_and_commit(&rate("k", Window::Minute, 10, T))
         .unwrap()
         .unwrap();
-    // The timed-out script ran after the stall (counted, though its caller was refused):
-    // conservative, never over a limit.
-    assert_eq!(c.counts, vec![2]);
+    // The timed-out script may or may not have run after the stall (Redis drops the queued
+    // command of a closed client, or runs it first): counted at most once, never over a limit.
+    assert!(c.counts == vec![1] || c.counts == vec![2], "{:?}", c.counts);
 }
