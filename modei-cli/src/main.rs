@@ -34,6 +34,11 @@ enum Command {
     /// Raw Ed25519 signature utilities.
     #[command(subcommand)]
     Signature(cmd::keys::SignatureCmd),
+    /// Decide requests at a gate.
+    ///
+    /// Example: modei gate check --config gate.json --request request.json
+    #[command(subcommand)]
+    Gate(cmd::gate::GateCmd),
     /// List every error code with its family and meaning.
     ///
     /// Example: modei errors --markdown > docs/errors.md
@@ -83,6 +88,7 @@ fn main() -> ExitCode {
         Command::Canonicalize(a) => cmd::canonicalize::run(a),
         Command::Keygen(a) => cmd::keys::keygen(a),
         Command::Signature(c) => cmd::keys::signature(c),
+        Command::Gate(c) => cmd::gate::run(c),
         Command::Errors { markdown } => {
             if markdown {
                 io::write_stdout(modei_core::error_table::markdown().as_bytes());

@@ -153,6 +153,7 @@ codes! {
     HoldNotFound = Constraint, "hold_not_found", "No pending hold has this id.";
     HoldExpired = Constraint, "hold_expired", "The hold expired before it was approved.";
     ApprovalInvalid = Constraint, "approval_invalid", "An operator approval is malformed, not signed by a trusted operator key, or for another request.";
+    ApprovalDenied = Constraint, "approval_denied", "An operator denied the held action; its reserved spend is released.";
     RequestInvalid = Constraint, "request_invalid", "The gate request is malformed.";
 
     // --- Attestations ------------------------------------------------------------------------

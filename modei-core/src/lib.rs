@@ -24,6 +24,7 @@
 //! - [`state`]: the state store shared across requests (rates, spend, holds, nonces, chain heads);
 //! - [`attestation`]: signed, hash-linked, sequenced decision records; checkpoints; logs;
 //! - [`catalog`]: signed, versioned permission catalogs, diffs and pin checks;
+//! - [`gate`]: the gate: passport + request → allow / request_hold / block, attested;
 //! - [`receipt`]: consumption receipts (bilateral metering) and settlement summaries.
 
 pub mod attestation;
@@ -36,6 +37,7 @@ pub mod encoding;
 pub mod envelope;
 pub mod error;
 pub mod error_table;
+pub mod gate;
 pub mod json;
 pub mod jwt;
 pub mod keys;

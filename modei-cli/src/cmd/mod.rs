@@ -1,6 +1,7 @@
 //! One module per top-level command.
 
 pub mod canonicalize;
+pub mod gate;
 pub mod keys;
 pub mod passport;
 

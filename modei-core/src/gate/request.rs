@@ -1,0 +1,316 @@
+//! The gate request, the request digest, proof of possession and operator approvals.
+
+use crate::canonical;
+use crate::error::{Code, Error, Result};
+use crate::keys::{PublicKey, Signature, SigningKey};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Map, Value};
+
+/// The PoP purpose string.
+pub const POP_PURPOSE: &str = "modei-pop/1";
+/// The approval purpose string.
+pub const APPROVAL_PURPOSE: &str = "modei-approval/1";
+/// Largest metadata object (RFC 8785 bytes).
+pub const MAX_METADATA_BYTES: usize = 64 * 1024;
+/// Largest nonce, client id or action, in bytes.
+pub const MAX_FIELD_BYTES: usize = 512;
+
+/// One request to a gate. The JSON form has exactly these members (`passport` optional: a
+/// compact JWT or an envelope wire pair, as a string).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GateRequest {
+    /// The passport in either wire form, or `None` (anonymous).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub passport: Option<String>,
+    /// The action (permission key), e.g. `email:send`.
+    pub action: String,
+    /// The target: a URL, a domain or a resource string.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
+    /// What the action costs, in integer cents.
+    #[serde(default)]
+    pub cost_cents: i64,
+    /// Request metadata (a JSON object; `method`, `model`, `body`... see `docs/constraints.md`).
+    #[serde(default = "empty_object")]
+    pub metadata: Value,
+    /// The request nonce (required at L2 and L3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nonce: Option<String>,
+    /// The request time in Unix milliseconds (required at L2 and L3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timestamp: Option<i64>,
+    /// Proof of possession: unpadded base64url Ed25519 signature by the passport's agent key
+    /// over [`pop_signing_input`] (required at L3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pop: Option<String>,
+    /// The anonymous client id (host-supplied: API key hash, IP, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    /// An operator approval of an earlier hold of this same request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approval: Option<Approval>,
+}
+
+fn empty_object() -> Value {
+    Value::Object(Map::new())
+}
+
+impl GateRequest {
+    /// A request for `action` with no passport and no target.
+    pub fn new(action: impl Into<String>) -> Self {
+        GateRequest {
+            action: action.into(),
+            metadata: empty_object(),
+            ..Default::default()
+        }
+    }
+
+    /// Sets the passport.
+    pub fn passport(mut self, p: impl Into<String>) -> Self {
+        self.passport = Some(p.into());
+        self
+    }
+
+    /// Sets the target.
+    pub fn target(mut self, t: impl Into<String>) -> Self {
+        self.target = Some(t.into());
+        self
+    }
+
+    /// Sets the cost.
+    pub fn cost(mut self, cents: i64) -> Self {
+        self.cost_cents = cents;
+        self
+    }
+
+    /// Sets the metadata.
+    pub fn metadata(mut self, m: Value) -> Self {
+        self.metadata = m;
+        self
+    }
+
+    /// Sets nonce and timestamp.
+    pub fn nonce(mut self, nonce: impl Into<String>, timestamp_ms: i64) -> Self {
+        self.nonce = Some(nonce.into());
+        self.timestamp = Some(timestamp_ms);
+        self
+    }
+
+    /// Sets the client id.
+    pub fn client(mut self, id: impl Into<String>) -> Self {
+        self.client_id = Some(id.into());
+        self
+    }
+
+    /// Reads the JSON form (`request_invalid` on anything else).
+    pub fn from_json(bytes: &[u8]) -> Result<GateRequest> {
+        let v = crate::json::parse_strict(bytes)
+            .map_err(|e| Error::new(Code::RequestInvalid, e.detail().to_owned()))?;
+        serde_json::from_value(v).map_err(|e| Error::new(Code::RequestInvalid, e.to_string()))
+    }
+
+    /// Checks the shape rules (`request_invalid`).
+    pub fn validate(&self) -> Result<()> {
+        let bad = |m: String| Err(Error::new(Code::RequestInvalid, m));
+        if self.action.is_empty() || self.action.len() > MAX_FIELD_BYTES {
+            return bad(format!("action must be 1..={MAX_FIELD_BYTES} bytes"));
+        }
+        if self
+            .action
+            .chars()
+            .any(|c| c.is_control() || c.is_whitespace())
+        {
+            return bad("action has whitespace or control characters".into());
+        }
+        if !self.metadata.is_object() {
+            return bad("metadata must be a JSON object".into());
+        }
+        if canonical::canonical_len(&self.metadata) > MAX_METADATA_BYTES {
+            return bad(format!(
+                "metadata is larger than {MAX_METADATA_BYTES} bytes"
+            ));
+        }
+        for (name, f) in [("nonce", &self.nonce), ("client_id", &self.client_id)] {
+            if let Some(s) = f {
+                if s.is_empty() || s.len() > MAX_FIELD_BYTES || s.chars().any(char::is_control) {
+                    return bad(format!(
+                        "{name} must be 1..={MAX_FIELD_BYTES} bytes without control characters"
+                    ));
+                }
+            }
+        }
+        if self.cost_cents < 0 {
+            return bad(format!("cost_cents {} is negative", self.cost_cents));
+        }
+        Ok(())
+    }
+}
+
+/// The request digest: hex SHA-256 of RFC 8785 of `{"action", "cost_cents", "gate_id",
+/// "metadata", "passport_id", "target"}` (`target` canonical or null, `passport_id` null when
+/// anonymous). Nonce, timestamp and PoP are not part of it, so a request re-presented with an
+/// approval (and a fresh nonce) has the same digest as the one that was held.
+pub fn request_digest(
+    gate_id: &str,
+    passport_id: Option<&str>,
+    action: &str,
+    target: Option<&str>,
+    cost_cents: i64,
+    metadata: &Value,
+) -> String {
+    canonical::content_hash(&json!({
+        "action": action,
+        "cost_cents": cost_cents,
+        "gate_id": gate_id,
+        "metadata": metadata,
+        "passport_id": passport_id,
+        "target": target,
+    }))
+}
+
+/// The bytes an agent signs for a proof of possession: RFC 8785 of `{"purpose":
+/// "modei-pop/1", "gate_id", "action", "target" (canonical or null), "cost_cents", "nonce",
+/// "timestamp" (Unix ms), "request_digest"}`.
+#[allow(clippy::too_many_arguments)]
+pub fn pop_signing_input(
+    gate_id: &str,
+    action: &str,
+    target: Option<&str>,
+    cost_cents: i64,
+    nonce: &str,
+    timestamp_ms: i64,
+    request_digest: &str,
+) -> Vec<u8> {
+    canonical::canonicalize(&json!({
+        "purpose": POP_PURPOSE,
+        "gate_id": gate_id,
+        "action": action,
+        "target": target,
+        "cost_cents": cost_cents,
+        "nonce": nonce,
+        "timestamp": timestamp_ms,
+        "request_digest": request_digest,
+    }))
+}
+
+/// Signs a PoP for `req` (agent side): returns the unpadded base64url signature to put in
+/// `req.pop`. `target` must be the request's canonical target (as the gate reports it); the
+/// request must carry `nonce` and `timestamp`.
+pub fn sign_pop(
+    agent_key: &SigningKey,
+    gate_id: &str,
+    passport_id: &str,
+    req: &GateRequest,
+) -> Result<String> {
+    let (Some(nonce), Some(ts)) = (&req.nonce, req.timestamp) else {
+        return Err(Error::new(
+            Code::InvalidArgument,
+            "a PoP needs the request nonce and timestamp",
+        ));
+    };
+    let target = match &req.target {
+        Some(t) => Some(crate::target::Target::parse(t)?.as_str().to_owned()),
+        None => None,
+    };
+    let digest = request_digest(
+        gate_id,
+        Some(passport_id),
+        &req.action,
+        target.as_deref(),
+        req.cost_cents,
+        &req.metadata,
+    );
+    let input = pop_signing_input(
+        gate_id,
+        &req.action,
+        target.as_deref(),
+        req.cost_cents,
+        nonce,
+        ts,
+        &digest,
+    );
+    Ok(agent_key.sign(&input).to_base64url())
+}
+
+/// An operator's decision on a hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ApprovalDecision {
+    /// Run the held action.
+    Approved,
+    /// Do not; release the reserved spend.
+    Denied,
+}
+
+impl ApprovalDecision {
+    /// `approved` / `denied`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ApprovalDecision::Approved => "approved",
+            ApprovalDecision::Denied => "denied",
+        }
+    }
+}
+
+/// A signed operator approval (or denial) of one hold.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Approval {
+    /// The hold (`appr_...`).
+    pub hold_id: String,
+    /// The held request's digest.
+    pub request_digest: String,
+    /// `approved` or `denied`.
+    pub decision: ApprovalDecision,
+    /// The operator key that signed (a key id the gate trusts).
+    pub operator_key_id: String,
+    /// When the operator decided, Unix ms.
+    pub timestamp: i64,
+    /// Unpadded base64url Ed25519 signature over [`Approval::signing_input`].
+    pub signature: String,
+}
+
+impl Approval {
+    /// RFC 8785 of `{"purpose": "modei-approval/1", "hold_id", "request_digest", "decision",
+    /// "operator_key_id", "timestamp"}`.
+    pub fn signing_input(&self) -> Vec<u8> {
+        canonical::canonicalize(&json!({
+            "purpose": APPROVAL_PURPOSE,
+            "hold_id": self.hold_id,
+            "request_digest": self.request_digest,
+            "decision": self.decision.as_str(),
+            "operator_key_id": self.operator_key_id,
+            "timestamp": self.timestamp,
+        }))
+    }
+
+    /// Builds and signs an approval (operator side).
+    pub fn sign(
+        hold_id: &str,
+        request_digest: &str,
+        decision: ApprovalDecision,
+        operator_key_id: &str,
+        timestamp_ms: i64,
+        key: &SigningKey,
+    ) -> Approval {
+        let mut a = Approval {
+            hold_id: hold_id.to_owned(),
+            request_digest: request_digest.to_owned(),
+            decision,
+            operator_key_id: operator_key_id.to_owned(),
+            timestamp: timestamp_ms,
+            signature: String::new(),
+        };
+        a.signature = key.sign(&a.signing_input()).to_base64url();
+        a
+    }
+
+    /// Verifies the signature with `key` (`approval_invalid`).
+    pub fn verify(&self, key: &PublicKey) -> Result<()> {
+        let sig = Signature::from_base64url(&self.signature)
+            .map_err(|e| Error::new(Code::ApprovalInvalid, format!("signature: {}", e.detail())))?;
+        key.verify_strict(&self.signing_input(), &sig)
+            .map_err(|e| Error::new(Code::ApprovalInvalid, format!("signature: {}", e.detail())))
+    }
+}
