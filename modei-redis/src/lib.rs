@@ -1,0 +1,579 @@
+//! A Redis-backed [`StateStore`]: one shared state for many gate replicas.
+//!
+//! Every method is **one atomic round trip**: a Lua script run with `EVALSHA` (falling back to
+//! `EVAL` once when the server has not cached it yet), or a single command. No two replicas can
+//! both pass a check that together exceeds a cap, a nonce seen by one is refused by all, and a
+//! chain head only moves by compare-and-swap. `docs/redis.md` has the key layout.
+//!
+//! **Failure.** Any error talking to Redis (refused, reset, or no answer within
+//! [`RedisConfig::timeout`], default 50 ms) is `state_unavailable`; the gate fails closed on it.
+//! The connection that failed is dropped together with every idle pooled connection (they are
+//! likely stale too), and the next call connects afresh: the store reconnects on its own. A
+//! timeout may hide a script that did commit: the action is then counted but blocked, which can
+//! cost capacity and never exceeds a cap.
+//!
+//! **Connections.** The sync `redis` client with a small pool: a call takes an idle
+//! connection (or opens one, with the same timeout), runs its one command, and puts it back.
+//! Concurrent callers each use their own connection; at most [`RedisConfig::max_idle`] are kept.
+//!
+//! **Clock.** The caller's `now` decides windows and expiries (as in `MemoryStateStore`), so
+//! replicas should run NTP; TTLs are computed relative to `now` plus [`RedisConfig::grace`],
+//! which also absorbs clock skew between replicas (a replica a few seconds behind still finds
+//! the previous window's key).
+
+mod scripts;
+
+use modei_core::error::{Code, Error, Result};
+use modei_core::state::{Committed, Exceeded, Reservation, StateSnapshot, StateStore, Window};
+use modei_core::time::Timestamp;
+use redis::{Cmd, Connection, ErrorKind, FromRedisValue, ServerErrorKind, Value};
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+/// The largest magnitude sent to a script: doubles are exact up to 2^53.
+pub const MAX_EXACT: i64 = (1 << 53) - 1;
+
+const MINUTE_MS: i64 = 60_000;
+const DAY_MS: i64 = 86_400_000;
+
+/// Configuration of a [`RedisStateStore`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RedisConfig {
+    /// `redis://[user:password@]host:port[/db]` (or `redis+unix:///path`).
+    pub url: String,
+    /// Namespace: every key starts with `modei:<gate_id>:`. Replicas of one gate share it.
+    pub gate_id: String,
+    /// Connect, write and read timeout of each call. Default 50 ms.
+    pub timeout: Duration,
+    /// Added to every TTL, and the tolerated clock skew between replicas. Default 60 s.
+    pub grace: Duration,
+    /// Open holds per counter (as `MemoryLimits::holds_per_counter`). Default 256.
+    pub holds_per_counter: usize,
+    /// Idle connections kept in the pool. Default 16.
+    pub max_idle: usize,
+}
+
+impl RedisConfig {
+    /// Defaults for `url` and `gate_id`.
+    pub fn new(url: impl Into<String>, gate_id: impl Into<String>) -> Self {
+        RedisConfig {
+            url: url.into(),
+            gate_id: gate_id.into(),
+            timeout: Duration::from_millis(50),
+            grace: Duration::from_secs(60),
+            holds_per_counter: 256,
+            max_idle: 16,
+        }
+    }
+}
+
+struct Script {
+    src: String,
+    sha: String,
+}
+
+impl Script {
+    fn new(src: String) -> Self {
+        let sha = redis::Script::new(&src).get_hash().to_owned();
+        Script { src, sha }
+    }
+}
+
+/// The Redis [`StateStore`]. `Send + Sync`; share one per process (`Arc`).
+pub struct RedisStateStore {
+    client: redis::Client,
+    cfg: RedisConfig,
+    prefix: String,
+    idle: Mutex<Vec<Connection>>,
+    check: Script,
+    snap: Script,
+    resolve: Script,
+    nonce: Script,
+    head: Script,
+    heartbeat: Script,
+}
+
+impl std::fmt::Debug for RedisStateStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisStateStore")
+            .field("gate_id", &self.cfg.gate_id)
+            .field("timeout", &self.cfg.timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Escapes the characters that structure a key (`:` separates, `{` `}` mark the cluster hash
+/// tag, `%` escapes), so distinct (subject, counter) pairs never share a key.
+pub fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for ch in s.chars() {
+        match ch {
+            '%' => out.push_str("%25"),
+            ':' => out.push_str("%3A"),
+            '{' => out.push_str("%7B"),
+            '}' => out.push_str("%7D"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn unavailable(e: &redis::RedisError) -> Error {
+    let what = if e.is_timeout() {
+        "timed out".to_owned()
+    } else {
+        e.to_string()
+    };
+    Error::new(
+        Code::StateUnavailable,
+        format!("redis state store: {what}; failing closed"),
+    )
+}
+
+fn malformed(what: &str) -> Error {
+    Error::new(
+        Code::StateUnavailable,
+        format!("redis state store: unexpected reply to {what}; failing closed"),
+    )
+}
+
+fn ints(v: &Value, what: &str) -> Result<Vec<i64>> {
+    match v {
+        Value::Array(items) => items
+            .iter()
+            .map(|i| match i {
+                Value::Int(n) => Ok(*n),
+                _ => Err(malformed(what)),
+            })
+            .collect(),
+        _ => Err(malformed(what)),
+    }
+}
+
+fn window_index(w: Window) -> usize {
+    match w {
+        Window::Minute => 1,
+        Window::Hour => 2,
+        Window::Day => 3,
+        Window::Month => 4,
+        Window::Total => 5,
+    }
+}
+
+/// The end (exclusive, unix ms) of the window containing `now`; total: the end of the day.
+fn window_end(w: Window, now: Timestamp) -> i64 {
+    let start = w.start(now);
+    match w {
+        Window::Minute => start + MINUTE_MS,
+        Window::Hour => start + 60 * MINUTE_MS,
+        Window::Day => start + DAY_MS,
+        // 32 days after the 1st is always in the next month.
+        Window::Month => Window::Month.start(Timestamp::from_unix_millis(start + 32 * DAY_MS)),
+        Window::Total => Window::Day.start(now) + DAY_MS,
+    }
+}
+
+fn clamp(v: i64) -> i64 {
+    v.clamp(-MAX_EXACT, MAX_EXACT)
+}
+
+impl RedisStateStore {
+    /// A store for `cfg`. Does not connect: the first call does (so a gate can start while
+    /// Redis is down, and fails closed until it is up). Errors: `invalid_argument` for a bad
+    /// URL.
+    pub fn new(cfg: RedisConfig) -> Result<Self> {
+        let client = redis::Client::open(cfg.url.as_str())
+            .map_err(|e| Error::new(Code::InvalidArgument, format!("redis url: {e}")))?;
+        if cfg.timeout.is_zero() {
+            return Err(Error::new(
+                Code::InvalidArgument,
+                "redis timeout must be positive",
+            ));
+        }
+        Ok(RedisStateStore {
+            client,
+            prefix: format!("modei:{}:", escape(&cfg.gate_id)),
+            cfg,
+            idle: Mutex::new(Vec::new()),
+            check: Script::new(scripts::check_and_commit()),
+            snap: Script::new(scripts::snapshot()),
+            resolve: Script::new(scripts::RESOLVE_HOLD.to_owned()),
+            nonce: Script::new(scripts::NONCE.to_owned()),
+            head: Script::new(scripts::COMMIT_HEAD.to_owned()),
+            heartbeat: Script::new(scripts::HEARTBEAT.to_owned()),
+        })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &RedisConfig {
+        &self.cfg
+    }
+
+    /// The key prefix, `modei:<gate_id>:`.
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    /// One round trip to check the server (`PING`).
+    pub fn ping(&self) -> Result<()> {
+        let v = self.run(|c| redis::cmd("PING").query::<Value>(c))?;
+        match v {
+            Value::SimpleString(_) | Value::BulkString(_) | Value::Okay => Ok(()),
+            _ => Err(malformed("PING")),
+        }
+    }
+
+    fn grace_ms(&self) -> i64 {
+        i64::try_from(self.cfg.grace.as_millis())
+            .unwrap_or(DAY_MS)
+            .max(1000)
+    }
+
+    fn idle(&self) -> MutexGuard<'_, Vec<Connection>> {
+        self.idle
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn connect(&self) -> redis::RedisResult<Connection> {
+        let t = self.cfg.timeout;
+        let c = self.client.get_connection_with_timeout(t)?;
+        c.set_read_timeout(Some(t))?;
+        c.set_write_timeout(Some(t))?;
+        Ok(c)
+    }
+
+    /// Runs `f` on a pooled connection. On any error the connection is dropped, and so are
+    /// the idle ones; the next call connects afresh.
+    fn run<T>(&self, f: impl FnOnce(&mut Connection) -> redis::RedisResult<T>) -> Result<T> {
+        let pooled = self.idle().pop();
+        let mut conn = match pooled {
+            Some(c) => c,
+            None => self.connect().map_err(|e| unavailable(&e))?,
+        };
+        match f(&mut conn) {
+            Ok(v) => {
+                let mut idle = self.idle();
+                if idle.len() < self.cfg.max_idle {
+                    idle.push(conn);
+                }
+                Ok(v)
+            }
+            Err(e) => {
+                // A script or type error is a server answer on a healthy connection, but the
+                // store still cannot decide: fail closed either way.
+                if !matches!(e.kind(), ErrorKind::Server(_)) {
+                    self.idle().clear();
+                }
+                Err(unavailable(&e))
+            }
+        }
+    }
+
+    /// `EVALSHA`, and `EVAL` when the server answers `NOSCRIPT` (first use after a start or a
+    /// `SCRIPT FLUSH`; `EVAL` caches it again).
+    fn eval(&self, s: &Script, keys: &[String], args: &[String]) -> Result<Value> {
+        self.run(|c| {
+            let build = |name: &str, body: &str| {
+                let mut cmd = Cmd::new();
+                cmd.arg(name).arg(body).arg(keys.len()).arg(keys).arg(args);
+                cmd
+            };
+            match build("EVALSHA", &s.sha).query::<Value>(c) {
+                Err(e) if e.kind() == ErrorKind::Server(ServerErrorKind::NoScript) => {
+                    build("EVAL", &s.src).query::<Value>(c)
+                }
+                r => r,
+            }
+        })
+    }
+
+    fn window_keys(&self, subject: &str, counter: &str, now: Timestamp) -> Vec<String> {
+        let base = self.window_prefix(subject);
+        let counter = escape(counter);
+        Window::ALL
+            .iter()
+            .map(|&w| format!("{base}{counter}{}", window_suffix(w, now)))
+            .collect()
+    }
+
+    fn window_prefix(&self, subject: &str) -> String {
+        format!("{}w:{{{}}}:", self.prefix, escape(subject))
+    }
+
+    fn holds_prefix(&self, subject: &str) -> String {
+        format!("{}h:{{{}}}:", self.prefix, escape(subject))
+    }
+
+    fn hold_index(&self, subject: &str) -> String {
+        format!("{}hi:{{{}}}", self.prefix, escape(subject))
+    }
+
+    fn anomaly_key(&self, subject: &str) -> String {
+        format!("{}a:{{{}}}", self.prefix, escape(subject))
+    }
+
+    fn counter_keys(&self, subject: &str, counter: &str, now: Timestamp) -> Vec<String> {
+        let mut keys = self.window_keys(subject, counter, now);
+        keys.push(format!("{}{}", self.holds_prefix(subject), escape(counter)));
+        keys.push(self.hold_index(subject));
+        keys.push(self.anomaly_key(subject));
+        keys
+    }
+
+    fn resolve_hold(
+        &self,
+        subject: &str,
+        hold_id: &str,
+        now: Timestamp,
+        commit: bool,
+    ) -> Result<bool> {
+        let now_ms = now.unix_millis();
+        let mut args = vec![
+            hold_id.to_owned(),
+            now_ms.to_string(),
+            if commit { "1" } else { "0" }.to_owned(),
+            self.grace_ms().to_string(),
+            self.holds_prefix(subject),
+            self.window_prefix(subject),
+        ];
+        for w in Window::ALL {
+            args.push(window_suffix(w, now));
+            args.push((window_end(w, now) - now_ms).to_string());
+        }
+        let v = self.eval(&self.resolve, &[self.hold_index(subject)], &args)?;
+        match v {
+            Value::Int(n) => Ok(n == 1),
+            _ => Err(malformed("hold resolution")),
+        }
+    }
+
+    fn chain_key(&self, chain: &str) -> String {
+        format!("{}q:{{{}}}", self.prefix, escape(chain))
+    }
+}
+
+fn window_suffix(w: Window, now: Timestamp) -> String {
+    match w {
+        Window::Total => ":total".to_owned(),
+        w => format!(":{}:{}", w.as_str(), w.start(now)),
+    }
+}
+
+impl StateStore for RedisStateStore {
+    fn snapshot(&self, subject: &str, counter: &str, now: Timestamp) -> Result<StateSnapshot> {
+        let keys = self.counter_keys(subject, counter, now);
+        let args = [
+            now.unix_millis().to_string(),
+            now.unix_millis().div_euclid(MINUTE_MS).to_string(),
+        ];
+        let v = ints(&self.eval(&self.snap, &keys, &args)?, "snapshot")?;
+        let [cm, ch, cd, sh, sd, smo, st, recent, base] = v[..] else {
+            return Err(malformed("snapshot"));
+        };
+        let u = |x: i64| u64::try_from(x).unwrap_or(0);
+        Ok(StateSnapshot {
+            count_minute: u(cm),
+            count_hour: u(ch),
+            count_day: u(cd),
+            spend_hour: sh,
+            spend_day: sd,
+            spend_month: smo,
+            spend_total: st,
+            recent_5m: u(recent),
+            baseline_30m: u(base),
+        })
+    }
+
+    fn check_and_commit(
+        &self,
+        r: &Reservation,
+    ) -> Result<std::result::Result<Committed, Exceeded>> {
+        if r.amount < 0 {
+            return Err(Error::new(
+                Code::InvalidArgument,
+                "reservation amount must not be negative",
+            ));
+        }
+        if r.amount > MAX_EXACT {
+            return Err(Error::new(
+                Code::InvalidArgument,
+                "reservation amount exceeds 2^53 - 1 cents",
+            ));
+        }
+        let now_ms = r.now.unix_millis();
+        let keys = self.counter_keys(&r.subject, &r.counter, r.now);
+        let (hold_id, hold_exp) = match &r.hold {
+            Some(h) => {
+                if h.id.is_empty() {
+                    return Err(Error::new(
+                        Code::InvalidArgument,
+                        "hold id must not be empty",
+                    ));
+                }
+                (h.id.clone(), h.expires_at.unix_millis())
+            }
+            None => (String::new(), 0),
+        };
+        let mut args = Vec::with_capacity(16 + 2 * (r.rates.len() + r.caps.len()));
+        args.push(now_ms.to_string());
+        args.push(r.amount.to_string());
+        args.push(self.grace_ms().to_string());
+        args.push(escape(&r.counter));
+        args.push(hold_id);
+        args.push(hold_exp.to_string());
+        args.push(self.cfg.holds_per_counter.to_string());
+        args.push(now_ms.div_euclid(MINUTE_MS).to_string());
+        for w in Window::ALL {
+            args.push((window_end(w, r.now) - now_ms).to_string());
+        }
+        args.push(r.rates.len().to_string());
+        for rc in &r.rates {
+            args.push(window_index(rc.window).to_string());
+            args.push(clamp(i64::try_from(rc.limit).unwrap_or(i64::MAX)).to_string());
+        }
+        args.push(r.caps.len().to_string());
+        for cap in &r.caps {
+            args.push(window_index(cap.window).to_string());
+            args.push(clamp(cap.cap).to_string());
+        }
+        let v = ints(&self.eval(&self.check, &keys, &args)?, "check_and_commit")?;
+        match v.first() {
+            Some(1) => {
+                let nr = r.rates.len();
+                if v.len() != 1 + nr + r.caps.len() {
+                    return Err(malformed("check_and_commit"));
+                }
+                Ok(Ok(Committed {
+                    counts: v[1..1 + nr].iter().map(|&x| x.max(0) as u64).collect(),
+                    spend: v[1 + nr..].to_vec(),
+                }))
+            }
+            Some(0) => {
+                let (kind, idx, current) = match v[..] {
+                    [_, k, i, c] => (k, i, c),
+                    _ => return Err(malformed("check_and_commit")),
+                };
+                let i = usize::try_from(idx - 1).map_err(|_| malformed("check_and_commit"))?;
+                if kind == 1 {
+                    let rc = r
+                        .rates
+                        .get(i)
+                        .ok_or_else(|| malformed("check_and_commit"))?;
+                    Ok(Err(Exceeded {
+                        key: rc.key.clone(),
+                        window: rc.window,
+                        current,
+                        requested: 1,
+                        limit: i64::try_from(rc.limit).unwrap_or(i64::MAX),
+                    }))
+                } else {
+                    let cap = r.caps.get(i).ok_or_else(|| malformed("check_and_commit"))?;
+                    Ok(Err(Exceeded {
+                        key: cap.key.clone(),
+                        window: cap.window,
+                        current,
+                        requested: r.amount,
+                        limit: cap.cap,
+                    }))
+                }
+            }
+            Some(-1) => Err(Error::new(
+                Code::StateUnavailable,
+                "too many open holds on this counter; failing closed",
+            )),
+            _ => Err(malformed("check_and_commit")),
+        }
+    }
+
+    fn release_hold(&self, subject: &str, hold_id: &str, now: Timestamp) -> Result<bool> {
+        self.resolve_hold(subject, hold_id, now, false)
+    }
+
+    fn commit_hold(&self, subject: &str, hold_id: &str, now: Timestamp) -> Result<bool> {
+        self.resolve_hold(subject, hold_id, now, true)
+    }
+
+    fn next_sequence(&self, chain: &str, expected: Option<u64>) -> Result<(u64, Option<String>)> {
+        let key = self.chain_key(chain);
+        let v = self.run(|c| {
+            redis::cmd("HMGET")
+                .arg(&key)
+                .arg("seq")
+                .arg("hash")
+                .query::<(Option<u64>, Option<String>)>(c)
+        })?;
+        let (seq, prev) = match v {
+            (Some(s), Some(h)) => (s.saturating_add(1), Some(h)),
+            _ => (1, None),
+        };
+        if let Some(e) = expected {
+            if e != seq {
+                return Err(Error::new(
+                    Code::AttestationSequenceGap,
+                    format!("chain {chain:?}: expected sequence {e}, next is {seq}"),
+                ));
+            }
+        }
+        Ok((seq, prev))
+    }
+
+    fn commit_head(&self, chain: &str, sequence: u64, hash: &str) -> Result<bool> {
+        if sequence > MAX_EXACT as u64 {
+            return Err(Error::new(
+                Code::InvalidArgument,
+                "sequence exceeds 2^53 - 1",
+            ));
+        }
+        let v = self.eval(
+            &self.head,
+            &[self.chain_key(chain)],
+            &[sequence.to_string(), hash.to_owned()],
+        )?;
+        match v {
+            Value::Int(n) => Ok(n == 1),
+            _ => Err(malformed("commit_head")),
+        }
+    }
+
+    fn check_nonce(
+        &self,
+        scope: &str,
+        nonce: &str,
+        now: Timestamp,
+        expires_at: Timestamp,
+    ) -> Result<bool> {
+        let key = format!("{}n:{{{}}}:{}", self.prefix, escape(scope), escape(nonce));
+        let v = self.eval(
+            &self.nonce,
+            &[key],
+            &[
+                now.unix_millis().to_string(),
+                expires_at.unix_millis().to_string(),
+                self.grace_ms().to_string(),
+            ],
+        )?;
+        match v {
+            Value::Int(n) => Ok(n == 1),
+            _ => Err(malformed("check_nonce")),
+        }
+    }
+
+    fn record_heartbeat(&self, subject: &str, at: Timestamp) -> Result<()> {
+        let key = format!("{}hb:{{{}}}", self.prefix, escape(subject));
+        self.eval(&self.heartbeat, &[key], &[at.unix_millis().to_string()])
+            .map(|_| ())
+    }
+
+    fn last_heartbeat(&self, subject: &str) -> Result<Option<Timestamp>> {
+        let key = format!("{}hb:{{{}}}", self.prefix, escape(subject));
+        let v = self.run(|c| redis::cmd("GET").arg(&key).query::<Value>(c))?;
+        match v {
+            Value::Nil => Ok(None),
+            v => {
+                let ms = i64::from_redis_value(v).map_err(|_| malformed("last_heartbeat"))?;
+                Ok(Some(Timestamp::from_unix_millis(ms)))
+            }
+        }
+    }
+}
