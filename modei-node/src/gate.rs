@@ -25,14 +25,21 @@ pub struct JsGate {
 impl JsGate {
     /// `config`: the gate config JSON text (`docs/api.md` § Gate); `revocation`: a live list.
     #[napi(constructor)]
-    pub fn new(config: String, revocation: Option<&JsRevocationList>, log_path: Option<String>) -> Result<Self> {
+    pub fn new(
+        config: String,
+        revocation: Option<&JsRevocationList>,
+        log_path: Option<String>,
+    ) -> Result<Self> {
         let cfg = json_arg(&config, "config")?;
         let hooks = ag::GateHooks {
-            revocation: revocation.map(|r| r.inner.clone() as Arc<dyn modei_core::revocation::RevocationSource>),
+            revocation: revocation
+                .map(|r| r.inner.clone() as Arc<dyn modei_core::revocation::RevocationSource>),
             log_path,
             ..Default::default()
         };
-        Ok(JsGate { inner: Arc::new(ag::GateHandle::new(&cfg, hooks).or_throw()?) })
+        Ok(JsGate {
+            inner: Arc::new(ag::GateHandle::new(&cfg, hooks).or_throw()?),
+        })
     }
 
     #[napi(getter)]
@@ -51,21 +58,33 @@ impl JsGate {
     #[napi(js_name = "_dryRun", ts_return_type = "Decision")]
     pub fn dry_run(&self, request: String, now: Option<Time>) -> Result<Value> {
         let now = opt_now(now.as_ref())?;
-        self.inner.dry_run(&json_arg(&request, "request")?, now).or_throw()
+        self.inner
+            .dry_run(&json_arg(&request, "request")?, now)
+            .or_throw()
     }
 
     /// Checks many requests off the main thread, in order: one decision (or
     /// `{error: {code, family, detail}}`) per request.
     #[napi(js_name = "_checkManyAsync", ts_return_type = "Promise<string>")]
-    pub fn check_many_async(&self, requests: Vec<String>, now: Option<Time>) -> Result<AsyncTask<CheckMany>> {
+    pub fn check_many_async(
+        &self,
+        requests: Vec<String>,
+        now: Option<Time>,
+    ) -> Result<AsyncTask<CheckMany>> {
         let now = opt_now(now.as_ref())?;
-        Ok(AsyncTask::new(CheckMany { gate: self.inner.clone(), requests, now }))
+        Ok(AsyncTask::new(CheckMany {
+            gate: self.inner.clone(),
+            requests,
+            now,
+        }))
     }
 
     #[napi(js_name = "_denyHold", ts_return_type = "Decision")]
     pub fn deny_hold(&self, approval: String, now: Option<Time>) -> Result<Value> {
         let now = opt_now(now.as_ref())?;
-        self.inner.deny_hold(&json_arg(&approval, "approval")?, now).or_throw()
+        self.inner
+            .deny_hold(&json_arg(&approval, "approval")?, now)
+            .or_throw()
     }
 
     #[napi(ts_return_type = "Hold[]")]
@@ -94,7 +113,9 @@ impl JsGate {
     /// The in-memory attestation log as JSON Lines text (null with a file log).
     #[napi]
     pub fn export_log(&self) -> Option<String> {
-        self.inner.export_log().map(|b| String::from_utf8_lossy(&b).into_owned())
+        self.inner
+            .export_log()
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
     }
 
     #[napi(getter)]
@@ -142,14 +163,34 @@ pub fn sign_approval(key: &JsSigningKey, params: String) -> Result<Value> {
 
 /// Agent side: the proof of possession for a request.
 #[napi(js_name = "_signPop")]
-pub fn sign_pop(agent_key: &JsSigningKey, gate_id: String, passport_id: String, request: String) -> Result<String> {
-    ag::sign_pop(&agent_key.inner, &gate_id, &passport_id, &json_arg(&request, "request")?).or_throw()
+pub fn sign_pop(
+    agent_key: &JsSigningKey,
+    gate_id: String,
+    passport_id: String,
+    request: String,
+) -> Result<String> {
+    ag::sign_pop(
+        &agent_key.inner,
+        &gate_id,
+        &passport_id,
+        &json_arg(&request, "request")?,
+    )
+    .or_throw()
 }
 
 /// The request digest the gate computes (hex SHA-256).
 #[napi(js_name = "_requestDigest")]
-pub fn request_digest(gate_id: String, passport_id: Option<String>, request: String) -> Result<String> {
-    ag::request_digest(&gate_id, passport_id.as_deref(), &json_arg(&request, "request")?).or_throw()
+pub fn request_digest(
+    gate_id: String,
+    passport_id: Option<String>,
+    request: String,
+) -> Result<String> {
+    ag::request_digest(
+        &gate_id,
+        passport_id.as_deref(),
+        &json_arg(&request, "request")?,
+    )
+    .or_throw()
 }
 
 fn checkpoints_of(c: &str) -> Result<Vec<Value>> {
@@ -194,7 +235,12 @@ fn verify_chunks(parts: Vec<Vec<u8>>, keys: &Value, cps: &[Value]) -> modei_core
 #[napi(js_name = "_verifyLog", ts_return_type = "LogReport")]
 pub fn verify_log(chunks: Vec<Input>, gate_keys: String, checkpoints: String) -> Result<Value> {
     let parts = chunks.iter().map(|c| bytes(c).to_vec()).collect();
-    verify_chunks(parts, &json_arg(&gate_keys, "gateKeys")?, &checkpoints_of(&checkpoints)?).or_throw()
+    verify_chunks(
+        parts,
+        &json_arg(&gate_keys, "gateKeys")?,
+        &checkpoints_of(&checkpoints)?,
+    )
+    .or_throw()
 }
 
 pub struct VerifyLogTask {
@@ -213,7 +259,9 @@ impl Task for VerifyLogTask {
     type JsValue = String;
     fn compute(&mut self) -> Result<String> {
         let v = match &mut self.source {
-            LogSource::Chunks(parts) => verify_chunks(std::mem::take(parts), &self.keys, &self.checkpoints),
+            LogSource::Chunks(parts) => {
+                verify_chunks(std::mem::take(parts), &self.keys, &self.checkpoints)
+            }
             LogSource::File(path) => aa::verify_log_file(path, &self.keys, &self.checkpoints),
         };
         Ok(v.or_throw()?.to_string())
@@ -225,7 +273,11 @@ impl Task for VerifyLogTask {
 
 /// `_verifyLog` off the main thread.
 #[napi(js_name = "_verifyLogAsync", ts_return_type = "Promise<string>")]
-pub fn verify_log_async(chunks: Vec<Input>, gate_keys: String, checkpoints: String) -> Result<AsyncTask<VerifyLogTask>> {
+pub fn verify_log_async(
+    chunks: Vec<Input>,
+    gate_keys: String,
+    checkpoints: String,
+) -> Result<AsyncTask<VerifyLogTask>> {
     let parts = chunks.iter().map(|c| bytes(c).to_vec()).collect();
     Ok(AsyncTask::new(VerifyLogTask {
         source: LogSource::Chunks(parts),
@@ -237,12 +289,21 @@ pub fn verify_log_async(chunks: Vec<Input>, gate_keys: String, checkpoints: Stri
 /// Verifies a log file, streaming from disk (Node only: WASM has no file system).
 #[napi(js_name = "_verifyLogFile", ts_return_type = "LogReport")]
 pub fn verify_log_file(path: String, gate_keys: String, checkpoints: String) -> Result<Value> {
-    aa::verify_log_file(&path, &json_arg(&gate_keys, "gateKeys")?, &checkpoints_of(&checkpoints)?).or_throw()
+    aa::verify_log_file(
+        &path,
+        &json_arg(&gate_keys, "gateKeys")?,
+        &checkpoints_of(&checkpoints)?,
+    )
+    .or_throw()
 }
 
 /// `_verifyLogFile` off the main thread.
 #[napi(js_name = "_verifyLogFileAsync", ts_return_type = "Promise<string>")]
-pub fn verify_log_file_async(path: String, gate_keys: String, checkpoints: String) -> Result<AsyncTask<VerifyLogTask>> {
+pub fn verify_log_file_async(
+    path: String,
+    gate_keys: String,
+    checkpoints: String,
+) -> Result<AsyncTask<VerifyLogTask>> {
     Ok(AsyncTask::new(VerifyLogTask {
         source: LogSource::File(path),
         keys: json_arg(&gate_keys, "gateKeys")?,

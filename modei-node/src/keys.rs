@@ -18,20 +18,26 @@ impl JsSigningKey {
     /// A fresh key from the operating system's RNG.
     #[napi(factory, js_name = "_generate")]
     pub fn generate() -> Result<Self> {
-        Ok(JsSigningKey { inner: api::keys::signing_key_generate().or_throw()? })
+        Ok(JsSigningKey {
+            inner: api::keys::signing_key_generate().or_throw()?,
+        })
     }
 
     /// From the 32-byte seed.
     #[napi(factory, js_name = "_fromSeed")]
     pub fn from_seed(seed: Buffer) -> Result<Self> {
-        Ok(JsSigningKey { inner: api::keys::signing_key_import("seed", &seed).or_throw()? })
+        Ok(JsSigningKey {
+            inner: api::keys::signing_key_import("seed", &seed).or_throw()?,
+        })
     }
 
     /// Imports a key: `format` is `seed`, `seed_base64`, `seed_base64url`, `seed_hex`, `jwk`,
     /// `pem` (PKCS#8) or `credentials` (Modei's credentials file).
     #[napi(factory, js_name = "_import")]
     pub fn import_key(data: Input, format: String) -> Result<Self> {
-        Ok(JsSigningKey { inner: api::keys::signing_key_import(&format, bytes(&data)).or_throw()? })
+        Ok(JsSigningKey {
+            inner: api::keys::signing_key_import(&format, bytes(&data)).or_throw()?,
+        })
     }
 
     /// Exports the key: `seed_base64`, `seed_base64url`, `seed_hex`, `pem` (strings) or `jwk`.
@@ -49,7 +55,9 @@ impl JsSigningKey {
     /// The matching public key.
     #[napi(js_name = "_publicKey")]
     pub fn public_key(&self) -> JsPublicKey {
-        JsPublicKey { inner: self.inner.public_key() }
+        JsPublicKey {
+            inner: self.inner.public_key(),
+        }
     }
 
     /// Signs `message` (pure Ed25519, RFC 8032): the 64 signature bytes.
@@ -75,13 +83,17 @@ impl JsPublicKey {
             Either::A(_) => "any",
             Either::B(_) => "raw",
         });
-        Ok(JsPublicKey { inner: api::keys::public_key_import(format, bytes(&data)).or_throw()? })
+        Ok(JsPublicKey {
+            inner: api::keys::public_key_import(format, bytes(&data)).or_throw()?,
+        })
     }
 
     /// From the 32 raw bytes.
     #[napi(factory, js_name = "_fromBytes")]
     pub fn from_bytes(raw: Buffer) -> Result<Self> {
-        Ok(JsPublicKey { inner: api::keys::public_key_import("raw", &raw).or_throw()? })
+        Ok(JsPublicKey {
+            inner: api::keys::public_key_import("raw", &raw).or_throw()?,
+        })
     }
 
     /// Exports the key: `base64`, `base64url`, `hex`, `pem` (strings) or `jwk`.

@@ -22,9 +22,9 @@ use modei_core::{Code, Error};
 use napi::bindgen_prelude::{Buffer, Either};
 use napi_derive::napi;
 
+pub mod gate;
 pub mod keys;
 pub mod passport;
-pub mod gate;
 
 /// Text or bytes from JS (`string`, `Buffer`, `Uint8Array`); objects are serialised to JSON text
 /// by the JS layer (`index.js`) before they get here.

@@ -35,7 +35,11 @@ pub fn inspect_passport(input: Input) -> Result<Value> {
 
 /// Verifies a v2 envelope wire pair (`{"envelope"|"passport_json", "signature"}` JSON text).
 #[napi(js_name = "_verifyEnvelope")]
-pub fn verify_envelope(wire: Input, options: String, trust: Option<&JsTrustStore>) -> Result<Value> {
+pub fn verify_envelope(
+    wire: Input,
+    options: String,
+    trust: Option<&JsTrustStore>,
+) -> Result<Value> {
     let o = json_arg(&options, "options")?;
     ap::envelope_verify_wire(bytes(&wire), &o, trust.map(|t| &t.inner)).or_throw()
 }
@@ -49,8 +53,13 @@ pub fn verify_envelope_detached(
     trust: Option<&JsTrustStore>,
 ) -> Result<Value> {
     let o = json_arg(&options, "options")?;
-    ap::envelope_verify_text(bytes(&envelope), signature.as_deref(), &o, trust.map(|t| &t.inner))
-        .or_throw()
+    ap::envelope_verify_text(
+        bytes(&envelope),
+        signature.as_deref(),
+        &o,
+        trust.map(|t| &t.inner),
+    )
+    .or_throw()
 }
 
 /// Self-issues a v2 envelope: the wire pair `{envelope, signature}`.
@@ -81,7 +90,12 @@ pub fn delegate_envelope(
 
 /// Issues a passport JWT as trust store issuer `issuerId` with key `kid`.
 #[napi(js_name = "_issueJwt")]
-pub fn issue_jwt(key: &JsSigningKey, issuer_id: String, kid: String, params: String) -> Result<String> {
+pub fn issue_jwt(
+    key: &JsSigningKey,
+    issuer_id: String,
+    kid: String,
+    params: String,
+) -> Result<String> {
     ap::jwt_issue(&key.inner, &issuer_id, &kid, &json_arg(&params, "params")?).or_throw()
 }
 
@@ -93,8 +107,17 @@ pub fn self_issue_jwt(key: &JsSigningKey, params: String) -> Result<String> {
 
 /// Delegates a passport JWT.
 #[napi(js_name = "_delegateJwt")]
-pub fn delegate_jwt(parent_token: String, parent_key: &JsSigningKey, params: String) -> Result<String> {
-    ap::jwt_delegate(&parent_token, &parent_key.inner, &json_arg(&params, "params")?).or_throw()
+pub fn delegate_jwt(
+    parent_token: String,
+    parent_key: &JsSigningKey,
+    params: String,
+) -> Result<String> {
+    ap::jwt_delegate(
+        &parent_token,
+        &parent_key.inner,
+        &json_arg(&params, "params")?,
+    )
+    .or_throw()
 }
 
 /// The issuer trust store (`docs/trust-store.md`).
@@ -108,20 +131,26 @@ impl JsTrustStore {
     /// An empty store.
     #[napi(constructor)]
     pub fn new() -> Self {
-        JsTrustStore { inner: at::TrustStoreHandle::new() }
+        JsTrustStore {
+            inner: at::TrustStoreHandle::new(),
+        }
     }
 
     /// From the trust store file's JSON text; `origin` (e.g. the path) prefixes error details.
     #[napi(factory, js_name = "_fromJson")]
     pub fn from_json(text: Input, origin: Option<String>) -> Result<Self> {
         let origin = origin.unwrap_or_else(|| "trust store".into());
-        Ok(JsTrustStore { inner: at::TrustStoreHandle::from_json(bytes(&text), &origin).or_throw()? })
+        Ok(JsTrustStore {
+            inner: at::TrustStoreHandle::from_json(bytes(&text), &origin).or_throw()?,
+        })
     }
 
     /// Adds an issuer (the file's `issuers[]` item shape).
     #[napi(js_name = "_addIssuer")]
     pub fn add_issuer(&mut self, issuer: String) -> Result<()> {
-        self.inner.add_issuer(&json_arg(&issuer, "issuer")?).or_throw()
+        self.inner
+            .add_issuer(&json_arg(&issuer, "issuer")?)
+            .or_throw()
     }
 
     /// Removes an issuer; whether it was present.
@@ -172,7 +201,9 @@ impl JsRevocationList {
     /// An empty list current as of `asOf` (RFC 3339 or Unix ms; default now).
     #[napi(constructor)]
     pub fn new(as_of: Option<Time>) -> Result<Self> {
-        Ok(JsRevocationList { inner: Arc::new(at::RevocationHandle::new(now_of(as_of.as_ref())?)) })
+        Ok(JsRevocationList {
+            inner: Arc::new(at::RevocationHandle::new(now_of(as_of.as_ref())?)),
+        })
     }
 
     /// From the revocation list JSON text.
@@ -247,9 +278,12 @@ impl JsVerifier {
         revocation: Option<&JsRevocationList>,
     ) -> Result<Self> {
         let cfg = json_arg(&config, "config")?;
-        let rev = revocation.map(|r| r.inner.clone() as Arc<dyn modei_core::revocation::RevocationSource>);
+        let rev = revocation
+            .map(|r| r.inner.clone() as Arc<dyn modei_core::revocation::RevocationSource>);
         Ok(JsVerifier {
-            inner: Arc::new(at::VerifierHandle::new(&cfg, trust.map(|t| &t.inner), rev).or_throw()?),
+            inner: Arc::new(
+                at::VerifierHandle::new(&cfg, trust.map(|t| &t.inner), rev).or_throw()?,
+            ),
         })
     }
 
@@ -263,9 +297,17 @@ impl JsVerifier {
     /// Verifies many passports off the main thread: one `{ok: true, passport}` or
     /// `{ok: false, error: {code, family, detail}}` per input, in order.
     #[napi(js_name = "_verifyManyAsync", ts_return_type = "Promise<string>")]
-    pub fn verify_many_async(&self, inputs: Vec<String>, now: Option<Time>) -> Result<AsyncTask<VerifyMany>> {
+    pub fn verify_many_async(
+        &self,
+        inputs: Vec<String>,
+        now: Option<Time>,
+    ) -> Result<AsyncTask<VerifyMany>> {
         let now = now_of(now.as_ref())?;
-        Ok(AsyncTask::new(VerifyMany { verifier: self.inner.clone(), inputs, now }))
+        Ok(AsyncTask::new(VerifyMany {
+            verifier: self.inner.clone(),
+            inputs,
+            now,
+        }))
     }
 
     /// Same, synchronously.

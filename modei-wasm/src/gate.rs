@@ -40,11 +40,14 @@ impl JsGate {
     pub fn new(config: JsValue, revocation: Option<JsRevocationList>) -> Result<JsGate, JsError> {
         let cfg = json_arg(&config, "config")?;
         let hooks = ag::GateHooks {
-            revocation: revocation.map(|r| r.inner.clone() as Arc<dyn modei_core::revocation::RevocationSource>),
+            revocation: revocation
+                .map(|r| r.inner.clone() as Arc<dyn modei_core::revocation::RevocationSource>),
             clock: Some(Arc::new(JsClock)),
             ..Default::default()
         };
-        Ok(JsGate { inner: ag::GateHandle::new(&cfg, hooks).or_throw()? })
+        Ok(JsGate {
+            inner: ag::GateHandle::new(&cfg, hooks).or_throw()?,
+        })
     }
 
     #[wasm_bindgen(getter, js_name = gateId)]
@@ -55,19 +58,34 @@ impl JsGate {
     #[wasm_bindgen(js_name = _check)]
     pub fn check(&self, request: JsValue, now: JsValue) -> Result<JsValue, JsError> {
         let now = opt_now(&now)?;
-        json_to_js(&self.inner.check_json(&bytes_of(&request, "request")?, now).or_throw()?)
+        json_to_js(
+            &self
+                .inner
+                .check_json(&bytes_of(&request, "request")?, now)
+                .or_throw()?,
+        )
     }
 
     #[wasm_bindgen(js_name = _dryRun)]
     pub fn dry_run(&self, request: JsValue, now: JsValue) -> Result<JsValue, JsError> {
         let now = opt_now(&now)?;
-        json_to_js(&self.inner.dry_run(&json_arg(&request, "request")?, now).or_throw()?)
+        json_to_js(
+            &self
+                .inner
+                .dry_run(&json_arg(&request, "request")?, now)
+                .or_throw()?,
+        )
     }
 
     #[wasm_bindgen(js_name = _denyHold)]
     pub fn deny_hold(&self, approval: JsValue, now: JsValue) -> Result<JsValue, JsError> {
         let now = opt_now(&now)?;
-        json_to_js(&self.inner.deny_hold(&json_arg(&approval, "approval")?, now).or_throw()?)
+        json_to_js(
+            &self
+                .inner
+                .deny_hold(&json_arg(&approval, "approval")?, now)
+                .or_throw()?,
+        )
     }
 
     #[wasm_bindgen(js_name = pendingHolds)]
@@ -93,7 +111,9 @@ impl JsGate {
 
     #[wasm_bindgen(js_name = exportLog)]
     pub fn export_log(&self) -> Option<String> {
-        self.inner.export_log().map(|b| String::from_utf8_lossy(&b).into_owned())
+        self.inner
+            .export_log()
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
     }
 
     #[wasm_bindgen(getter, js_name = logLen)]
@@ -113,13 +133,25 @@ pub fn sign_approval(key: &JsSigningKey, params: JsValue) -> Result<JsValue, JsE
 }
 
 #[wasm_bindgen(js_name = _signPop)]
-pub fn sign_pop(agent_key: &JsSigningKey, gate_id: JsValue, passport_id: JsValue, request: JsValue) -> Result<String, JsError> {
-    let (g, p) = (str_of(&gate_id, "gateId")?, str_of(&passport_id, "passportId")?);
+pub fn sign_pop(
+    agent_key: &JsSigningKey,
+    gate_id: JsValue,
+    passport_id: JsValue,
+    request: JsValue,
+) -> Result<String, JsError> {
+    let (g, p) = (
+        str_of(&gate_id, "gateId")?,
+        str_of(&passport_id, "passportId")?,
+    );
     ag::sign_pop(&agent_key.inner, &g, &p, &json_arg(&request, "request")?).or_throw()
 }
 
 #[wasm_bindgen(js_name = _requestDigest)]
-pub fn request_digest(gate_id: JsValue, passport_id: JsValue, request: JsValue) -> Result<String, JsError> {
+pub fn request_digest(
+    gate_id: JsValue,
+    passport_id: JsValue,
+    request: JsValue,
+) -> Result<String, JsError> {
     let g = str_of(&gate_id, "gateId")?;
     let p = opt_str_of(&passport_id, "passportId")?;
     ag::request_digest(&g, p.as_deref(), &json_arg(&request, "request")?).or_throw()
@@ -159,7 +191,11 @@ impl std::io::Read for Chunks {
 
 /// Verifies a JSON Lines attestation log given as an array of chunks (strings / Uint8Arrays).
 #[wasm_bindgen(js_name = _verifyLog)]
-pub fn verify_log(chunks: JsValue, gate_keys: JsValue, checkpoints: JsValue) -> Result<JsValue, JsError> {
+pub fn verify_log(
+    chunks: JsValue,
+    gate_keys: JsValue,
+    checkpoints: JsValue,
+) -> Result<JsValue, JsError> {
     let arr = chunks
         .dyn_ref::<js_sys::Array>()
         .ok_or_else(|| crate::invalid_argument("log: expected an array of chunks"))?;
@@ -176,10 +212,22 @@ pub fn verify_log(chunks: JsValue, gate_keys: JsValue, checkpoints: JsValue) -> 
 
 #[wasm_bindgen(js_name = _verifyAttestation)]
 pub fn verify_attestation(record: JsValue, gate_keys: JsValue) -> Result<JsValue, JsError> {
-    json_to_js(&aa::verify_record(&bytes_of(&record, "record")?, &json_arg(&gate_keys, "gateKeys")?).or_throw()?)
+    json_to_js(
+        &aa::verify_record(
+            &bytes_of(&record, "record")?,
+            &json_arg(&gate_keys, "gateKeys")?,
+        )
+        .or_throw()?,
+    )
 }
 
 #[wasm_bindgen(js_name = _verifyCheckpoint)]
 pub fn verify_checkpoint(checkpoint: JsValue, gate_keys: JsValue) -> Result<JsValue, JsError> {
-    json_to_js(&aa::verify_checkpoint(&bytes_of(&checkpoint, "checkpoint")?, &json_arg(&gate_keys, "gateKeys")?).or_throw()?)
+    json_to_js(
+        &aa::verify_checkpoint(
+            &bytes_of(&checkpoint, "checkpoint")?,
+            &json_arg(&gate_keys, "gateKeys")?,
+        )
+        .or_throw()?,
+    )
 }

@@ -1,7 +1,9 @@
 //! Keys, raw signatures, credentials files, canonical JSON (`modei_core::api::{keys,
 //! canonical}`); the same natives, names and semantics as modei-node/src/keys.rs.
 
-use crate::{bytes_of, invalid_argument, json_to_js, opt_str_of, str_of, time_value, u8_of, OrThrow};
+use crate::{
+    bytes_of, invalid_argument, json_to_js, opt_str_of, str_of, time_value, u8_of, OrThrow,
+};
 use modei_core::api;
 use wasm_bindgen::prelude::*;
 
@@ -16,13 +18,17 @@ impl JsSigningKey {
     /// A fresh key from `crypto.getRandomValues`.
     #[wasm_bindgen(js_name = _generate)]
     pub fn generate() -> Result<JsSigningKey, JsError> {
-        Ok(JsSigningKey { inner: api::keys::signing_key_generate().or_throw()? })
+        Ok(JsSigningKey {
+            inner: api::keys::signing_key_generate().or_throw()?,
+        })
     }
 
     /// From the 32-byte seed.
     #[wasm_bindgen(js_name = _fromSeed)]
     pub fn from_seed(seed: JsValue) -> Result<JsSigningKey, JsError> {
-        Ok(JsSigningKey { inner: api::keys::signing_key_import("seed", &u8_of(&seed, "seed")?).or_throw()? })
+        Ok(JsSigningKey {
+            inner: api::keys::signing_key_import("seed", &u8_of(&seed, "seed")?).or_throw()?,
+        })
     }
 
     /// Imports a key (`seed`, `seed_base64`, `seed_base64url`, `seed_hex`, `jwk`, `pem`, `credentials`).
@@ -30,12 +36,16 @@ impl JsSigningKey {
     pub fn import_key(data: JsValue, format: JsValue) -> Result<JsSigningKey, JsError> {
         let d = bytes_of(&data, "data")?;
         let f = str_of(&format, "format")?;
-        Ok(JsSigningKey { inner: api::keys::signing_key_import(&f, &d).or_throw()? })
+        Ok(JsSigningKey {
+            inner: api::keys::signing_key_import(&f, &d).or_throw()?,
+        })
     }
 
     /// Exports the key (`seed_base64`, `seed_base64url`, `seed_hex`, `pem`, `jwk`).
     pub fn export(&self, format: JsValue) -> Result<JsValue, JsError> {
-        json_to_js(&api::keys::signing_key_export(&self.inner, &str_of(&format, "format")?).or_throw()?)
+        json_to_js(
+            &api::keys::signing_key_export(&self.inner, &str_of(&format, "format")?).or_throw()?,
+        )
     }
 
     /// The 32 seed bytes.
@@ -46,7 +56,9 @@ impl JsSigningKey {
     /// The matching public key.
     #[wasm_bindgen(js_name = _publicKey)]
     pub fn public_key(&self) -> JsPublicKey {
-        JsPublicKey { inner: self.inner.public_key() }
+        JsPublicKey {
+            inner: self.inner.public_key(),
+        }
     }
 
     /// Signs `message` (pure Ed25519): the 64 signature bytes.
@@ -67,7 +79,10 @@ fn signature_of(v: &JsValue) -> modei_core::Result<modei_core::keys::Signature> 
     } else if let Some(a) = v.dyn_ref::<js_sys::Uint8Array>() {
         api::keys::signature_from(&a.to_vec(), false)
     } else {
-        Err(modei_core::Error::new(modei_core::Code::InvalidArgument, "signature: expected a string or a Uint8Array"))
+        Err(modei_core::Error::new(
+            modei_core::Code::InvalidArgument,
+            "signature: expected a string or a Uint8Array",
+        ))
     }
 }
 
@@ -81,18 +96,24 @@ impl JsPublicKey {
         let is_text = data.is_string();
         let d = bytes_of(&data, "data")?;
         let f = format.unwrap_or_else(|| if is_text { "any".into() } else { "raw".into() });
-        Ok(JsPublicKey { inner: api::keys::public_key_import(&f, &d).or_throw()? })
+        Ok(JsPublicKey {
+            inner: api::keys::public_key_import(&f, &d).or_throw()?,
+        })
     }
 
     /// From the 32 raw bytes.
     #[wasm_bindgen(js_name = _fromBytes)]
     pub fn from_bytes(raw: JsValue) -> Result<JsPublicKey, JsError> {
-        Ok(JsPublicKey { inner: api::keys::public_key_import("raw", &u8_of(&raw, "raw")?).or_throw()? })
+        Ok(JsPublicKey {
+            inner: api::keys::public_key_import("raw", &u8_of(&raw, "raw")?).or_throw()?,
+        })
     }
 
     /// Exports the key (`base64`, `base64url`, `hex`, `pem`, `jwk`).
     pub fn export(&self, format: JsValue) -> Result<JsValue, JsError> {
-        json_to_js(&api::keys::public_key_export(&self.inner, &str_of(&format, "format")?).or_throw()?)
+        json_to_js(
+            &api::keys::public_key_export(&self.inner, &str_of(&format, "format")?).or_throw()?,
+        )
     }
 
     /// Everything derived from the key.
@@ -127,8 +148,15 @@ impl JsPublicKey {
 
 /// Raw strict verification over bytes: `true` or `false`.
 #[wasm_bindgen(js_name = _verifyRaw)]
-pub fn verify_raw(public_key: JsValue, message: JsValue, signature: JsValue) -> Result<bool, JsError> {
-    let (k, s) = (u8_of(&public_key, "publicKey")?, u8_of(&signature, "signature")?);
+pub fn verify_raw(
+    public_key: JsValue,
+    message: JsValue,
+    signature: JsValue,
+) -> Result<bool, JsError> {
+    let (k, s) = (
+        u8_of(&public_key, "publicKey")?,
+        u8_of(&signature, "signature")?,
+    );
     Ok(api::keys::verify_raw(&k, &bytes_of(&message, "message")?, &s).is_ok())
 }
 
@@ -167,7 +195,11 @@ pub fn content_hash(json: JsValue) -> Result<String, JsError> {
 /// Loads a credentials file: `{agent_id, created_at, public_key}`.
 #[wasm_bindgen(js_name = _credentialsInfo)]
 pub fn credentials_info(file_text: JsValue) -> Result<JsValue, JsError> {
-    json_to_js(&api::keys::credentials_load(&str_of(&file_text, "fileText")?).or_throw()?.1)
+    json_to_js(
+        &api::keys::credentials_load(&str_of(&file_text, "fileText")?)
+            .or_throw()?
+            .1,
+    )
 }
 
 /// Parses JSON text with the strict reader.

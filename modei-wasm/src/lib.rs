@@ -21,9 +21,9 @@
 use modei_core::{Code, Error};
 use wasm_bindgen::prelude::*;
 
+pub mod gate;
 pub mod keys;
 pub mod passport;
-pub mod gate;
 
 /// Text or bytes from JS (`string` or `Uint8Array`; the JS layer serialises objects to JSON).
 pub fn bytes_of(v: &JsValue, what: &str) -> Result<Vec<u8>, JsError> {
@@ -33,7 +33,9 @@ pub fn bytes_of(v: &JsValue, what: &str) -> Result<Vec<u8>, JsError> {
     if let Some(a) = v.dyn_ref::<js_sys::Uint8Array>() {
         return Ok(a.to_vec());
     }
-    Err(invalid_argument(format!("{what}: expected a string or a Uint8Array")))
+    Err(invalid_argument(format!(
+        "{what}: expected a string or a Uint8Array"
+    )))
 }
 
 /// A string argument (anything else is `invalid_argument`; wasm-bindgen's own glue does not
@@ -85,7 +87,9 @@ pub fn time_value(v: &JsValue, what: &str) -> Result<serde_json::Value, JsError>
     if let Some(n) = v.as_f64() {
         return Ok(serde_json::Value::from(n as i64));
     }
-    Err(invalid_argument(format!("{what}: expected an RFC 3339 string or Unix milliseconds")))
+    Err(invalid_argument(format!(
+        "{what}: expected an RFC 3339 string or Unix milliseconds"
+    )))
 }
 
 /// "now" from JS (the JS layer always passes one on wasm32: `Date.now()` by default).
@@ -143,7 +147,9 @@ extern "C" {
 /// reported on the console before the wasm trap, so it can be found.
 #[wasm_bindgen(start)]
 pub fn start() {
-    std::panic::set_hook(Box::new(|info| console_error(&format!("modei-wasm panic: {info}"))));
+    std::panic::set_hook(Box::new(|info| {
+        console_error(&format!("modei-wasm panic: {info}"))
+    }));
 }
 
 /// The library version.

@@ -16,7 +16,11 @@ pub fn inspect_passport(input: JsValue) -> Result<JsValue, JsError> {
 
 /// Verifies a v2 envelope wire pair.
 #[wasm_bindgen(js_name = _verifyEnvelope)]
-pub fn verify_envelope(wire: JsValue, options: JsValue, trust: Option<JsTrustStoreRef>) -> Result<JsValue, JsError> {
+pub fn verify_envelope(
+    wire: JsValue,
+    options: JsValue,
+    trust: Option<JsTrustStoreRef>,
+) -> Result<JsValue, JsError> {
     let o = json_arg(&options, "options")?;
     let w = bytes_of(&wire, "wire")?;
     let t = trust_of(trust);
@@ -35,7 +39,10 @@ pub fn verify_envelope_detached(
     let e = bytes_of(&envelope, "envelope")?;
     let signature = opt_str_of(&signature, "signature")?;
     let t = trust_of(trust);
-    json_to_js(&ap::envelope_verify_text(&e, signature.as_deref(), &o, t.as_ref().map(|t| &**t)).or_throw()?)
+    json_to_js(
+        &ap::envelope_verify_text(&e, signature.as_deref(), &o, t.as_ref().map(|t| &**t))
+            .or_throw()?,
+    )
 }
 
 /// Self-issues a v2 envelope: the wire pair.
@@ -56,13 +63,24 @@ pub fn delegate_envelope(
     let parent = json_arg(&parent_wire, "parent")?;
     let t = trust_of(trust);
     json_to_js(
-        &ap::envelope_delegate(&parent, &parent_key.inner, &child_key.inner, &json_arg(&params, "params")?, t.as_ref().map(|t| &**t))
-            .or_throw()?,
+        &ap::envelope_delegate(
+            &parent,
+            &parent_key.inner,
+            &child_key.inner,
+            &json_arg(&params, "params")?,
+            t.as_ref().map(|t| &**t),
+        )
+        .or_throw()?,
     )
 }
 
 #[wasm_bindgen(js_name = _issueJwt)]
-pub fn issue_jwt(key: &JsSigningKey, issuer_id: JsValue, kid: JsValue, params: JsValue) -> Result<String, JsError> {
+pub fn issue_jwt(
+    key: &JsSigningKey,
+    issuer_id: JsValue,
+    kid: JsValue,
+    params: JsValue,
+) -> Result<String, JsError> {
     let (issuer_id, kid) = (str_of(&issuer_id, "issuerId")?, str_of(&kid, "kid")?);
     ap::jwt_issue(&key.inner, &issuer_id, &kid, &json_arg(&params, "params")?).or_throw()
 }
@@ -73,9 +91,18 @@ pub fn self_issue_jwt(key: &JsSigningKey, params: JsValue) -> Result<String, JsE
 }
 
 #[wasm_bindgen(js_name = _delegateJwt)]
-pub fn delegate_jwt(parent_token: JsValue, parent_key: &JsSigningKey, params: JsValue) -> Result<String, JsError> {
+pub fn delegate_jwt(
+    parent_token: JsValue,
+    parent_key: &JsSigningKey,
+    params: JsValue,
+) -> Result<String, JsError> {
     let parent_token = str_of(&parent_token, "parentToken")?;
-    ap::jwt_delegate(&parent_token, &parent_key.inner, &json_arg(&params, "params")?).or_throw()
+    ap::jwt_delegate(
+        &parent_token,
+        &parent_key.inner,
+        &json_arg(&params, "params")?,
+    )
+    .or_throw()
 }
 
 /// The issuer trust store.
@@ -96,18 +123,27 @@ fn trust_of(t: Option<JsTrustStore>) -> Option<Arc<at::TrustStoreHandle>> {
 impl JsTrustStore {
     #[wasm_bindgen(constructor)]
     pub fn new() -> JsTrustStore {
-        JsTrustStore { inner: Arc::new(at::TrustStoreHandle::new()) }
+        JsTrustStore {
+            inner: Arc::new(at::TrustStoreHandle::new()),
+        }
     }
 
     #[wasm_bindgen(js_name = _fromJson)]
     pub fn from_json(text: JsValue, origin: JsValue) -> Result<JsTrustStore, JsError> {
         let origin = opt_str_of(&origin, "origin")?.unwrap_or_else(|| "trust store".into());
-        Ok(JsTrustStore { inner: Arc::new(at::TrustStoreHandle::from_json(&bytes_of(&text, "trust store")?, &origin).or_throw()?) })
+        Ok(JsTrustStore {
+            inner: Arc::new(
+                at::TrustStoreHandle::from_json(&bytes_of(&text, "trust store")?, &origin)
+                    .or_throw()?,
+            ),
+        })
     }
 
     #[wasm_bindgen(js_name = _addIssuer)]
     pub fn add_issuer(&mut self, issuer: JsValue) -> Result<(), JsError> {
-        Arc::make_mut(&mut self.inner).add_issuer(&json_arg(&issuer, "issuer")?).or_throw()
+        Arc::make_mut(&mut self.inner)
+            .add_issuer(&json_arg(&issuer, "issuer")?)
+            .or_throw()
     }
 
     #[wasm_bindgen(js_name = removeIssuer)]
@@ -139,7 +175,9 @@ impl JsTrustStore {
     /// A second handle on the same store (used by the JS layer to pass it by value).
     #[wasm_bindgen(js_name = _share)]
     pub fn share(&self) -> JsTrustStore {
-        JsTrustStore { inner: self.inner.clone() }
+        JsTrustStore {
+            inner: self.inner.clone(),
+        }
     }
 }
 
@@ -159,18 +197,26 @@ pub struct JsRevocationList {
 impl JsRevocationList {
     #[wasm_bindgen(constructor)]
     pub fn new(as_of: JsValue) -> Result<JsRevocationList, JsError> {
-        Ok(JsRevocationList { inner: Arc::new(at::RevocationHandle::new(now_of(&as_of)?)) })
+        Ok(JsRevocationList {
+            inner: Arc::new(at::RevocationHandle::new(now_of(&as_of)?)),
+        })
     }
 
     #[wasm_bindgen(js_name = _fromJson)]
     pub fn from_json(text: JsValue, origin: JsValue) -> Result<JsRevocationList, JsError> {
         let origin = opt_str_of(&origin, "origin")?.unwrap_or_else(|| "revocation list".into());
-        Ok(JsRevocationList { inner: Arc::new(at::RevocationHandle::from_json(&bytes_of(&text, "revocation list")?, &origin).or_throw()?) })
+        Ok(JsRevocationList {
+            inner: Arc::new(
+                at::RevocationHandle::from_json(&bytes_of(&text, "revocation list")?, &origin)
+                    .or_throw()?,
+            ),
+        })
     }
 
     #[wasm_bindgen(js_name = revokePassport)]
     pub fn revoke_passport(&self, passport_id: JsValue) -> Result<(), JsError> {
-        self.inner.revoke_passport(&str_of(&passport_id, "passport_id")?);
+        self.inner
+            .revoke_passport(&str_of(&passport_id, "passport_id")?);
         Ok(())
     }
 
@@ -182,7 +228,8 @@ impl JsRevocationList {
 
     #[wasm_bindgen(js_name = revokeIssuerKey)]
     pub fn revoke_issuer_key(&self, issuer_id: JsValue, kid: JsValue) -> Result<(), JsError> {
-        self.inner.revoke_issuer_key(&str_of(&issuer_id, "issuerId")?, &str_of(&kid, "kid")?);
+        self.inner
+            .revoke_issuer_key(&str_of(&issuer_id, "issuerId")?, &str_of(&kid, "kid")?);
         Ok(())
     }
 
@@ -200,7 +247,9 @@ impl JsRevocationList {
     #[wasm_bindgen(js_name = passportRevoked)]
     pub fn passport_revoked(&self, passport_id: JsValue) -> Result<bool, JsError> {
         use modei_core::revocation::RevocationSource;
-        Ok(self.inner.passport_revoked(&str_of(&passport_id, "passportId")?))
+        Ok(self
+            .inner
+            .passport_revoked(&str_of(&passport_id, "passportId")?))
     }
 
     #[wasm_bindgen(js_name = agentRevoked)]
@@ -212,12 +261,16 @@ impl JsRevocationList {
     #[wasm_bindgen(js_name = issuerKeyRevoked)]
     pub fn issuer_key_revoked(&self, issuer_id: JsValue, kid: JsValue) -> Result<bool, JsError> {
         use modei_core::revocation::RevocationSource;
-        Ok(self.inner.issuer_key_revoked(&str_of(&issuer_id, "issuerId")?, &str_of(&kid, "kid")?))
+        Ok(self
+            .inner
+            .issuer_key_revoked(&str_of(&issuer_id, "issuerId")?, &str_of(&kid, "kid")?))
     }
 
     #[wasm_bindgen(js_name = _share)]
     pub fn share(&self) -> JsRevocationList {
-        JsRevocationList { inner: self.inner.clone() }
+        JsRevocationList {
+            inner: self.inner.clone(),
+        }
     }
 }
 
@@ -230,17 +283,29 @@ pub struct JsVerifier {
 #[wasm_bindgen(js_class = Verifier)]
 impl JsVerifier {
     #[wasm_bindgen(constructor)]
-    pub fn new(config: JsValue, trust: Option<JsTrustStore>, revocation: Option<JsRevocationList>) -> Result<JsVerifier, JsError> {
+    pub fn new(
+        config: JsValue,
+        trust: Option<JsTrustStore>,
+        revocation: Option<JsRevocationList>,
+    ) -> Result<JsVerifier, JsError> {
         let cfg = json_arg(&config, "config")?;
-        let rev = revocation.map(|r| r.inner.clone() as Arc<dyn modei_core::revocation::RevocationSource>);
+        let rev = revocation
+            .map(|r| r.inner.clone() as Arc<dyn modei_core::revocation::RevocationSource>);
         let t = trust_of(trust);
-        Ok(JsVerifier { inner: at::VerifierHandle::new(&cfg, t.as_ref().map(|t| &**t), rev).or_throw()? })
+        Ok(JsVerifier {
+            inner: at::VerifierHandle::new(&cfg, t.as_ref().map(|t| &**t), rev).or_throw()?,
+        })
     }
 
     #[wasm_bindgen(js_name = _verify)]
     pub fn verify(&self, input: JsValue, now: JsValue) -> Result<JsValue, JsError> {
         let now = now_of(&now)?;
-        json_to_js(&self.inner.verify(&bytes_of(&input, "passport")?, now).or_throw()?)
+        json_to_js(
+            &self
+                .inner
+                .verify(&bytes_of(&input, "passport")?, now)
+                .or_throw()?,
+        )
     }
 
     #[wasm_bindgen(js_name = _verifyMany)]

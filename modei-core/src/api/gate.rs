@@ -95,7 +95,10 @@ impl GateHandle {
         }
         let memory_log = match hooks.log_path {
             Some(path) => {
-                #[cfg(feature = "fs")]
+                #[cfg(all(
+                    feature = "fs",
+                    not(all(target_arch = "wasm32", target_os = "unknown"))
+                ))]
                 {
                     let log = crate::attestation::FileLog::open(
                         &path,
@@ -104,7 +107,10 @@ impl GateHandle {
                     cfg = cfg.with_log(Box::new(log));
                     None
                 }
-                #[cfg(not(feature = "fs"))]
+                #[cfg(not(all(
+                    feature = "fs",
+                    not(all(target_arch = "wasm32", target_os = "unknown"))
+                )))]
                 {
                     let _ = path;
                     return Err(invalid("log_path: this build has no file system"));

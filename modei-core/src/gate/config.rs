@@ -12,7 +12,7 @@ use crate::json;
 use crate::keys::{PublicKey, SigningKey};
 use crate::revocation::{Freshness, RevocationList, RevocationSource};
 use crate::state::{MemoryStateStore, StateStore};
-use crate::time::{Clock, SystemClock, Timestamp};
+use crate::time::{Clock, Timestamp};
 use crate::trust::{Policy, TrustStore};
 use serde_json::{Map, Value};
 use std::collections::HashMap;
@@ -149,7 +149,7 @@ impl GateConfig {
             catalogs: None,
             anonymous: AnonymousPolicy::default(),
             operators: HashMap::new(),
-            clock: Arc::new(SystemClock),
+            clock: default_clock(),
             state: Arc::new(MemoryStateStore::new()),
             log: Box::new(MemoryLog::new()),
             enforcer: Enforcer::new(),
@@ -480,4 +480,18 @@ fn parse_signing_key(v: &Value) -> Result<(SigningKey, String)> {
         key.ok_or_else(|| bad("give one of seed_hex, seed_base64url, seed_base64, pem, jwk"))?;
     let kid = kid.unwrap_or_else(|| key.public_key().thumbprint());
     Ok((key, kid))
+}
+
+/// The system clock where there is one.
+#[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
+fn default_clock() -> Arc<dyn Clock> {
+    Arc::new(crate::time::SystemClock)
+}
+
+/// `wasm32-unknown-unknown` has no system clock; the WASM binding always installs one backed by
+/// `Date.now()`. Should a host forget, the Unix epoch makes every passport "not yet valid", so a
+/// missing clock fails closed rather than guessing.
+#[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
+fn default_clock() -> Arc<dyn Clock> {
+    Arc::new(crate::time::FixedClock(Timestamp::from_unix_millis(0)))
 }
