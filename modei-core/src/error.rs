@@ -88,7 +88,6 @@ codes! {
     JsonDuplicateKey = Canonicalization, "json_duplicate_key", "An object in signed material repeats a key; a parser differential is an attack, so strict readers refuse it.";
     JsonTooDeep = Canonicalization, "json_too_deep", "JSON nesting exceeds the configured depth limit.";
     JsonTooLarge = Canonicalization, "json_too_large", "JSON input exceeds the configured size limit.";
-    JsonNumberNotExact = Canonicalization, "json_number_not_exact", "An integer in signed material cannot be represented exactly as an IEEE-754 double (|n| > 2^53), so RFC 8785 would sign a different number.";
     NonFiniteNumber = Canonicalization, "non_finite_number_in_canonical_input", "NaN or an infinity (including number literals that overflow a double) cannot be canonicalized (RFC 8785).";
 
     // --- Keys and raw signatures ------------------------------------------------------------

@@ -844,7 +844,15 @@ impl Verifier {
             issuer,
             root_issuer,
             tier,
-            permissions: leaf.permissions,
+            permissions: {
+                // ancestors are [parent, ..., root]; inheritance walks from the root down.
+                let anc: Vec<&[Permission]> = ancestors
+                    .iter()
+                    .rev()
+                    .map(|a| a.claims.permissions.as_slice())
+                    .collect();
+                inherit_constraints(leaf.permissions, &anc)
+            },
             issued_at,
             not_before,
             expires_at,
@@ -1063,7 +1071,11 @@ impl Verifier {
             },
             root_issuer: root_ref,
             tier,
-            permissions: env.permissions.clone(),
+            permissions: {
+                let anc: Vec<&[Permission]> =
+                    chain.iter().map(|e| e.permissions.as_slice()).collect();
+                inherit_constraints(env.permissions.clone(), &anc)
+            },
             issued_at: ve.issued_at,
             not_before: None,
             expires_at: ve.expires_at,
@@ -1129,4 +1141,38 @@ fn _assert_send_sync() {
     fn f<T: Send + Sync>() {}
     f::<Verifier>();
     f::<Passport>();
+}
+
+/// A delegate's effective permissions: every constraint dimension a delegate omits is inherited
+/// from the nearest ancestor that states it. The delegation subset rule lets a delegate omit a
+/// dimension (Modei's reference treats it as inherited); omitting must never mean
+/// "unconstrained" at the gate. `ancestors` are root first; the subset rule already guarantees
+/// each stated value is no looser than the one it overrides.
+fn inherit_constraints(leaf: Vec<Permission>, ancestors: &[&[Permission]]) -> Vec<Permission> {
+    if ancestors.is_empty() {
+        return leaf;
+    }
+    leaf.into_iter()
+        .map(|p| {
+            let mut merged = serde_json::Map::new();
+            for anc in ancestors {
+                if let Some(ap) = anc
+                    .iter()
+                    .rev()
+                    .find(|a| a.permission_key == p.permission_key)
+                {
+                    for (k, v) in &ap.constraints {
+                        merged.insert(k.clone(), v.clone());
+                    }
+                }
+            }
+            for (k, v) in p.constraints {
+                merged.insert(k, v);
+            }
+            Permission {
+                permission_key: p.permission_key,
+                constraints: merged,
+            }
+        })
+        .collect()
 }

@@ -309,6 +309,13 @@ impl Envelope {
 
     /// As [`Envelope::from_value`], taking ownership of the JSON (no copy of the top level).
     pub fn from_owned(v: Value) -> Result<Envelope> {
+        Self::check_schema_version(&v)?;
+        Self::parse_at(v, &Loc::Root("envelope"))
+    }
+
+    /// `unsupported_schema_version` for an integer `schema_version` other than 2 (checked before
+    /// the shape, as the reference does); anything else is left to the shape rules.
+    pub fn check_schema_version(v: &Value) -> Result<()> {
         if let Some(sv) = v.as_object().and_then(|o| o.get("schema_version")) {
             if let Some(n) = sv
                 .as_u64()
@@ -326,7 +333,7 @@ impl Envelope {
                 }
             }
         }
-        Self::parse_at(v, &Loc::Root("envelope"))
+        Ok(())
     }
 
     fn parse_at(v: Value, path: &Loc<'_>) -> Result<Envelope> {

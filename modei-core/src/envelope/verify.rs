@@ -265,6 +265,13 @@ fn verify_inner(
     non_finite: bool,
     opts: &VerifyOptions<'_>,
 ) -> Result<VerifiedEnvelope> {
+    // What RFC 8785 signs for an integer beyond 2^53 is its double. Read such integers as that
+    // double, so that what the gate enforces is exactly what was signed (otherwise the wire
+    // could say 9007199254740993 under a signature over 9007199254740992).
+    // The schema version is checked first, on the number as written (the reference's order).
+    Envelope::check_schema_version(&v)?;
+    let mut v = v;
+    to_signed_numbers(&mut v);
     // 0-1. Schema version, then shape.
     let env = Envelope::from_owned(v)?;
     // 2. Size of the top-level envelope, chain stripped, before any signature work.
@@ -570,4 +577,24 @@ fn strict_checks(
         ));
     }
     Ok((issued_at, expires_at))
+}
+
+/// Replaces every integer whose magnitude exceeds 2^53 with the double RFC 8785 canonicalizes it
+/// to. Smaller integers are exact doubles already and stay integers.
+fn to_signed_numbers(v: &mut Value) {
+    const EXACT: u64 = 1 << 53;
+    match v {
+        Value::Number(n) => {
+            let big = n.as_u64().is_some_and(|u| u > EXACT)
+                || n.as_i64().is_some_and(|i| i.unsigned_abs() > EXACT);
+            if big {
+                if let Some(d) = n.as_f64().and_then(serde_json::Number::from_f64) {
+                    *n = d;
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(to_signed_numbers),
+        Value::Object(map) => map.values_mut().for_each(to_signed_numbers),
+        _ => {}
+    }
 }
