@@ -268,13 +268,14 @@ def test_gate_is_thread_safe_and_checks_in_parallel():
 
 
 def test_two_threads_are_inside_check_at_the_same_time():
-    """Two threads each run checks; each records the wall-clock window of every call.
+    """While one thread is inside `Gate.check`, another thread runs Python.
 
-    A thread can only record a timestamp while it holds the GIL. If `check` kept the GIL, no
-    timestamp of thread B could fall strictly inside the middle of one of thread A's calls.
-    Finding B's call windows overlapping A's (middles included) proves both threads were inside
-    `check` at once. Robust on a loaded machine: it counts overlaps, not speed.
-    The work per check is made large (60 KB of metadata, parsed and hashed without the GIL).
+    Thread B spins a pure-Python counter, which needs the GIL. Thread A records the counter just
+    before and just after each `check`. If `check` kept the GIL, B could not advance during any
+    call (forced GIL hand-offs are switched off for the loop). Seeing B advance during most calls proves `check` runs without the GIL, so two threads
+    (two checks, or a check and other Python work) proceed in parallel. It counts progress, not
+    speed, so it holds on a loaded or an idle machine. The work per check is made non-trivial
+    (60 KB of metadata, parsed and scanned without the GIL).
     """
     import json
     g = m.Gate(config(checkpoints=False, signing_key=None))
@@ -282,23 +283,35 @@ def test_two_threads_are_inside_check_at_the_same_time():
     req = json.dumps({"passport": tok, "action": "docs:read",
                       "metadata": {"body": "x" * 60000}}).encode()
     assert g.check(req, now=NOW).allowed
-    windows = {0: [], 1: []}
-    start = threading.Barrier(2)
+    counter = [0]
+    stop = threading.Event()
+    started = threading.Event()
 
-    def work(i):
-        start.wait()
-        for _ in range(60):
-            t0 = time.perf_counter()
+    def spin():
+        # `time.sleep(0)` hands the GIL back voluntarily every turn, so A never waits long.
+        started.set()
+        while not stop.is_set():
+            counter[0] += 1
+            time.sleep(0)
+
+    import sys
+    # With a long switch interval the interpreter never forces A to hand over the GIL during
+    # the loop (it lasts far less than the interval): B can advance only while A releases the
+    # GIL itself, which is what `check` must do.
+    old_interval = sys.getswitchinterval()
+    b = threading.Thread(target=spin)
+    b.start()
+    started.wait()
+    sys.setswitchinterval(2.0)
+    advanced = 0
+    try:
+        for _ in range(40):
+            before = counter[0]
             g.check(req, now=NOW)
-            windows[i].append((t0, time.perf_counter()))
-
-    ts = [threading.Thread(target=work, args=(i,)) for i in (0, 1)]
-    for t in ts:
-        t.start()
-    for t in ts:
-        t.join()
-    overlaps = 0
-    for a0, a1 in windows[0]:
-        lo, hi = a0 + 0.25 * (a1 - a0), a1 - 0.25 * (a1 - a0)
-        overlaps += sum(1 for b0, b1 in windows[1] if lo < b0 < hi or lo < b1 < hi)
-    assert overlaps > 5, f"only {overlaps} overlapping check windows"
+            if counter[0] > before:
+                advanced += 1
+    finally:
+        sys.setswitchinterval(old_interval)
+        stop.set()
+        b.join()
+    assert advanced >= 20, f"the other thread ran during only {advanced} of 40 checks"
