@@ -61,8 +61,12 @@ fn trust(issuer: &SigningKey) -> TrustStore {
 }
 
 fn token(issuer: &SigningKey, agent: &SigningKey, iat_offset_s: i64) -> String {
+    token_with(issuer, agent, iat_offset_s, true)
+}
+
+fn token_with(issuer: &SigningKey, agent: &SigningKey, iat_offset_s: i64, cel: bool) -> String {
     let big = 1_000_000_000_000i64;
-    let constraints = json!({
+    let mut constraints = json!({
         "core:scope:action_blocklist": ["search:delete"],
         "core:scope:domain_allowlist": ["*.example.com"],
         "core:rate:max_per_minute": big,
@@ -71,6 +75,12 @@ fn token(issuer: &SigningKey, agent: &SigningKey, iat_offset_s: i64) -> String {
         "core:cost:max_cumulative": big,
         "core:cel:rules": [{"expr": "request.cost_cents + 1 <= 10000 && request.host.endsWith('example.com')"}]
     });
+    if !cel {
+        constraints
+            .as_object_mut()
+            .unwrap()
+            .remove("core:cel:rules");
+    }
     let mut iss = JwtIssue::new(
         "pp_bench_0123456789",
         "agent_bench",
@@ -167,6 +177,17 @@ fn bench(c: &mut Criterion) {
         assert!(d.is_allowed(), "{d:?}");
         assert!(g.check_at(&r, now).cached);
         c.bench_function(name, |b| {
+            b.iter(|| black_box(g.check_at(black_box(&r), now)))
+        });
+    }
+
+    // The same warm check without the CEL rule: what the `cel` interpreter costs.
+    {
+        let g = gate(&issuer, false, false);
+        let r = request(&token_with(&issuer, &agent, 0, false));
+        assert!(g.check_at(&r, now).is_allowed());
+        assert!(g.check_at(&r, now).cached);
+        c.bench_function("gate check warm, no attestation, no CEL rule", |b| {
             b.iter(|| black_box(g.check_at(black_box(&r), now)))
         });
     }

@@ -47,7 +47,17 @@ pub fn canonical_len(value: &Value) -> usize {
 
 /// Lowercase hex SHA-256 of the canonical bytes: Modei's `compute_content_hash`.
 pub fn content_hash(value: &Value) -> String {
-    let digest = Sha256::digest(canonicalize(value));
+    sha256_hex(&canonicalize(value))
+}
+
+/// Appends a string's RFC 8785 form (quoted, escaped), for canonical forms written piecewise.
+pub fn canonicalize_str_into(out: &mut Vec<u8>, s: &str) {
+    write_string(out, s);
+}
+
+/// Lowercase hex SHA-256 of bytes (for canonical forms written piecewise).
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    let digest = Sha256::digest(bytes);
     let mut s = String::with_capacity(64);
     for b in digest.iter() {
         s.push(char::from(HEX[usize::from(b >> 4)]));
@@ -234,6 +244,7 @@ mod tests {
     use serde_json::json;
 
     #[test]
+    #[allow(clippy::excessive_precision)] // the RFC's own sample, digit for digit
     fn rfc8785_sample() {
         let v = json!({"numbers":[333333333.33333329,1E30,4.50,2e-3,0.000000000000000000000000001],"string":"\u{20ac}$\u{000F}\u{000a}A'\u{0042}\u{0022}\u{005c}\\\"/","literals":[null,true,false]});
         assert_eq!(

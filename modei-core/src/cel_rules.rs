@@ -203,13 +203,16 @@ pub struct CelRule {
     /// The human message for `detail`.
     pub message: Option<String>,
     #[cfg(feature = "cel")]
-    program: std::sync::Arc<cel::Program>,
+    compiled: std::sync::Arc<imp::Compiled>,
 }
 
 /// The rules of one `core:cel:rules` value, compiled.
 #[derive(Clone)]
 pub struct CelRules {
     rules: Vec<CelRule>,
+    /// What the rules read, together: only that is built for each evaluation.
+    #[cfg(feature = "cel")]
+    reads: imp::Reads,
 }
 
 impl std::fmt::Debug for CelRule {
@@ -241,7 +244,7 @@ pub struct CelEngine {
     #[cfg(feature = "cel")]
     env: std::sync::Arc<cel::Env>,
     #[cfg(feature = "cel")]
-    cache: std::sync::Mutex<std::collections::HashMap<String, std::sync::Arc<cel::Program>>>,
+    cache: std::sync::Mutex<std::collections::HashMap<String, std::sync::Arc<imp::Compiled>>>,
 }
 
 impl Default for CelEngine {
@@ -347,6 +350,68 @@ mod imp {
     use std::panic::{catch_unwind, AssertUnwindSafe};
     use std::sync::{Arc, Mutex};
 
+    /// A compiled expression and what it reads of the variables.
+    pub(crate) struct Compiled {
+        program: Program,
+        reads: Reads,
+    }
+
+    /// The variables rules can read, in [`Reads`] order.
+    const VARIABLES: [&str; 4] = ["request", "passport", "state", "now"];
+
+    /// How much of one variable an expression reads.
+    #[derive(Clone, Debug, Default, PartialEq)]
+    enum Use {
+        #[default]
+        Nothing,
+        /// Only these fields, each read as `var.field` (or `has(var.field)`).
+        Fields(Vec<String>),
+        /// The variable as a whole (indexed, iterated, passed to a function, ...).
+        All,
+    }
+
+    impl Use {
+        fn add_field(&mut self, f: &str) {
+            match self {
+                Use::Nothing => *self = Use::Fields(vec![f.to_string()]),
+                Use::Fields(v) if !v.iter().any(|x| x == f) => v.push(f.to_string()),
+                _ => {}
+            }
+        }
+
+        fn union(&mut self, other: &Use) {
+            match other {
+                Use::Nothing => {}
+                Use::All => *self = Use::All,
+                Use::Fields(fs) => fs.iter().for_each(|f| self.add_field(f)),
+            }
+        }
+
+        fn reads(&self, field: &str) -> bool {
+            match self {
+                Use::Nothing => false,
+                Use::All => true,
+                Use::Fields(v) => v.iter().any(|x| x == field),
+            }
+        }
+    }
+
+    /// What a set of expressions reads of `request`, `passport`, `state` and `now`, found by
+    /// walking the AST once at compile time. Building a CEL value costs far more than
+    /// evaluating a typical rule (the `cel` crate converts each variable to its own value
+    /// model when it is bound), so each evaluation builds only what is read. A field that is
+    /// never built cannot be observed: an expression that reads it has it.
+    #[derive(Clone, Debug, Default)]
+    pub(crate) struct Reads([Use; 4]);
+
+    impl Reads {
+        fn union(&mut self, other: &Reads) {
+            for (a, b) in self.0.iter_mut().zip(&other.0) {
+                a.union(b);
+            }
+        }
+    }
+
     /// Converts JSON to a CEL value: integers that fit `i64` become `int`, larger positive ones
     /// `uint`, other numbers `double`. Bounded by the `MAX_CONTEXT_*` limits.
     pub fn json_to_cel(v: &Value) -> Result<CV> {
@@ -434,59 +499,94 @@ mod imp {
         CV::Int(i64::try_from(x).unwrap_or(i64::MAX))
     }
 
-    /// Builds the `request`, `passport`, `state` and `now` variables.
+    /// Builds the fields of `request`, `passport`, `state` and `now` that `reads` names.
     pub(crate) fn variables(
         ctx: &EvalContext,
         st: &StateSnapshot,
+        reads: &Reads,
     ) -> Result<Vec<(&'static str, CV)>> {
-        let t = ctx.target.as_ref();
-        let request = map(vec![
-            ("action", s(&ctx.action)),
-            ("target", opt(t.map(|t| t.as_str()))),
-            ("host", opt(t.and_then(|t| t.host()))),
-            ("path", opt(t.map(|t| t.path()))),
-            ("cost_cents", CV::Int(ctx.cost_cents)),
-            ("metadata", json_to_cel(&ctx.metadata)?),
-        ]);
-        let p = &ctx.passport;
-        let passport = map(vec![
-            ("id", s(&p.passport_id)),
-            ("agent", s(&p.agent_id)),
-            ("issuer", s(&p.issuer)),
-            ("tier", s(&p.tier)),
-            ("permission", s(&p.permission)),
-        ]);
-        let state = map(vec![
-            (
-                "count",
-                map(vec![
-                    ("minute", int(st.count_minute)),
-                    ("hour", int(st.count_hour)),
-                    ("day", int(st.count_day)),
-                ]),
-            ),
-            (
-                "spend",
-                map(vec![
-                    ("hour", CV::Int(st.spend_hour)),
-                    ("day", CV::Int(st.spend_day)),
-                    ("month", CV::Int(st.spend_month)),
-                    ("total", CV::Int(st.spend_total)),
-                ]),
-            ),
-            ("recent_5m", int(st.recent_5m)),
-            ("baseline_30m", int(st.baseline_30m)),
-        ]);
-        Ok(vec![
-            ("request", request),
-            ("passport", passport),
-            ("state", state),
-            ("now", CV::Int(ctx.now.unix_millis())),
-        ])
+        fn pick(u: &Use, fields: Vec<(&str, &dyn Fn() -> Result<CV>)>) -> Result<CV> {
+            let mut m = HashMap::with_capacity(fields.len());
+            for (k, f) in fields {
+                if u.reads(k) {
+                    m.insert(Key::String(Arc::new(k.to_string())), f()?);
+                }
+            }
+            Ok(CV::Map(CelMap { map: Arc::new(m) }))
+        }
+        let [req_use, pp_use, st_use, now_use] = &reads.0;
+        let mut out = Vec::with_capacity(4);
+        if *req_use != Use::Nothing {
+            let t = ctx.target.as_ref();
+            out.push((
+                "request",
+                pick(
+                    req_use,
+                    vec![
+                        ("action", &|| Ok(s(&ctx.action))),
+                        ("target", &|| Ok(opt(t.map(|t| t.as_str())))),
+                        ("host", &|| Ok(opt(t.and_then(|t| t.host())))),
+                        ("path", &|| Ok(opt(t.map(|t| t.path())))),
+                        ("cost_cents", &|| Ok(CV::Int(ctx.cost_cents))),
+                        ("metadata", &|| json_to_cel(&ctx.metadata)),
+                    ],
+                )?,
+            ));
+        }
+        if *pp_use != Use::Nothing {
+            let p = &ctx.passport;
+            out.push((
+                "passport",
+                pick(
+                    pp_use,
+                    vec![
+                        ("id", &|| Ok(s(&p.passport_id))),
+                        ("agent", &|| Ok(s(&p.agent_id))),
+                        ("issuer", &|| Ok(s(&p.issuer))),
+                        ("tier", &|| Ok(s(&p.tier))),
+                        ("permission", &|| Ok(s(&p.permission))),
+                    ],
+                )?,
+            ));
+        }
+        if *st_use != Use::Nothing {
+            out.push((
+                "state",
+                pick(
+                    st_use,
+                    vec![
+                        ("count", &|| {
+                            Ok(map(vec![
+                                ("minute", int(st.count_minute)),
+                                ("hour", int(st.count_hour)),
+                                ("day", int(st.count_day)),
+                            ]))
+                        }),
+                        ("spend", &|| {
+                            Ok(map(vec![
+                                ("hour", CV::Int(st.spend_hour)),
+                                ("day", CV::Int(st.spend_day)),
+                                ("month", CV::Int(st.spend_month)),
+                                ("total", CV::Int(st.spend_total)),
+                            ]))
+                        }),
+                        ("recent_5m", &|| Ok(int(st.recent_5m))),
+                        ("baseline_30m", &|| Ok(int(st.baseline_30m))),
+                    ],
+                )?,
+            ));
+        }
+        if *now_use != Use::Nothing {
+            out.push(("now", CV::Int(ctx.now.unix_millis())));
+        }
+        Ok(out)
     }
 
-    /// Walks the AST iteratively: depth, size, comprehension nesting, denied functions.
-    fn check_ast(program: &Program) -> Result<()> {
+    /// Walks the AST iteratively: depth, size, comprehension nesting, denied functions; and
+    /// records what the expression reads of the variables.
+    fn check_ast(program: &Program) -> Result<Reads> {
+        let mut reads = Reads::default();
+        let var = |name: &str| VARIABLES.iter().position(|v| *v == name);
         let mut stack: Vec<(&cel::IdedExpr, usize, usize)> = vec![(program.expression(), 1, 0)];
         let mut nodes = 0usize;
         let mut comprehensions = 0usize;
@@ -556,14 +656,29 @@ mod imp {
                         }
                     }
                 }
-                Expr::Select(sel) => stack.push((&sel.operand, d, comp)),
+                Expr::Select(sel) => match &sel.operand.expr {
+                    // `request.host`: one field. (A comprehension variable that shadows a
+                    // name only adds fields: never fewer than are read.)
+                    Expr::Ident(name) if var(name).is_some() => {
+                        nodes += 1;
+                        if let Some(i) = var(name) {
+                            reads.0[i].add_field(&sel.field);
+                        }
+                    }
+                    _ => stack.push((&sel.operand, d, comp)),
+                },
                 Expr::Struct(_) => {
                     return Err(cel_err("message construction is not allowed in rules"))
                 }
-                Expr::Ident(_) | Expr::Literal(_) | Expr::Unspecified => {}
+                Expr::Ident(name) => {
+                    if let Some(i) = var(name) {
+                        reads.0[i] = Use::All;
+                    }
+                }
+                Expr::Literal(_) | Expr::Unspecified => {}
             }
         }
-        Ok(())
+        Ok(reads)
     }
 
     impl CelEngine {
@@ -581,7 +696,7 @@ mod imp {
         }
 
         /// Compiles (or fetches from the cache) one expression.
-        pub(crate) fn compile(&self, expr: &str) -> Result<Arc<Program>> {
+        pub(crate) fn compile(&self, expr: &str) -> Result<Arc<Compiled>> {
             if let Ok(c) = self.cache.lock() {
                 if let Some(p) = c.get(expr) {
                     return Ok(p.clone());
@@ -598,15 +713,15 @@ mod imp {
                 }
                 cel_err(format!("syntax: {s}"))
             })?;
-            check_ast(&program)?;
-            let program = Arc::new(program);
+            let reads = check_ast(&program)?;
+            let compiled = Arc::new(Compiled { program, reads });
             if let Ok(mut c) = self.cache.lock() {
                 if c.len() >= CACHE_CAPACITY {
                     c.clear();
                 }
-                c.insert(expr.to_string(), program.clone());
+                c.insert(expr.to_string(), compiled.clone());
             }
-            Ok(program)
+            Ok(compiled)
         }
 
         /// Checks that an expression passes every bound and compiles (`cel_error` otherwise).
@@ -622,18 +737,20 @@ mod imp {
         pub(crate) fn parse_rules(&self, key: &str, value: &Value) -> Result<CelRules> {
             let shapes = parse_rule_shapes(key, value)?;
             let mut rules = Vec::with_capacity(shapes.len());
+            let mut reads = Reads::default();
             for (i, (expr, on_false, message)) in shapes.into_iter().enumerate() {
-                let program = self
+                let compiled = self
                     .compile(&expr)
                     .map_err(|e| cel_err(format!("{key}: rule[{i}]: {}", e.detail())))?;
+                reads.union(&compiled.reads);
                 rules.push(CelRule {
                     expr,
                     on_false,
                     message,
-                    program,
+                    compiled,
                 });
             }
-            Ok(CelRules { rules })
+            Ok(CelRules { rules, reads })
         }
 
         /// Runs every rule. A rule that errors or returns a non-bool blocks (fail closed).
@@ -646,7 +763,7 @@ mod imp {
         ) -> Evaluation {
             let block =
                 |obs: Value, d: String| Evaluation::new(key, Decision::Block, obs, Value::Null, d);
-            let vars = match variables(ctx, st) {
+            let vars = match variables(ctx, st, &rules.reads) {
                 Ok(v) => v,
                 Err(e) => return block(Value::Null, format!("cel_error: {}", e.detail())),
             };
@@ -656,21 +773,21 @@ mod imp {
             }
             let mut hold: Option<Evaluation> = None;
             for (i, r) in rules.rules.iter().enumerate() {
-                let obs = serde_json::json!({ "rule": i, "expr": r.expr });
-                let res = catch_unwind(AssertUnwindSafe(|| r.program.execute(&cctx)));
+                let obs = || serde_json::json!({ "rule": i, "expr": r.expr });
+                let res = catch_unwind(AssertUnwindSafe(|| r.compiled.program.execute(&cctx)));
                 let b = match res {
                     Ok(Ok(CV::Bool(b))) => b,
                     Ok(Ok(other)) => {
                         return block(
-                            obs,
+                            obs(),
                             format!(
                                 "cel_error: rule[{i}] returned {:?}, not a bool",
                                 other.type_of()
                             ),
                         )
                     }
-                    Ok(Err(e)) => return block(obs, format!("cel_error: rule[{i}]: {e}")),
-                    Err(_) => return block(obs, format!("cel_error: rule[{i}] panicked")),
+                    Ok(Err(e)) => return block(obs(), format!("cel_error: rule[{i}]: {e}")),
+                    Err(_) => return block(obs(), format!("cel_error: rule[{i}] panicked")),
                 };
                 if b {
                     continue;
@@ -680,13 +797,13 @@ mod imp {
                     .clone()
                     .unwrap_or_else(|| format!("rule[{i}] is false: {}", r.expr));
                 match r.on_false {
-                    Decision::Block => return block(obs, detail),
+                    Decision::Block => return block(obs(), detail),
                     _ => {
                         if hold.is_none() {
                             hold = Some(Evaluation::new(
                                 key,
                                 Decision::RequestHold,
-                                obs,
+                                obs(),
                                 Value::Null,
                                 detail,
                             ));

@@ -382,6 +382,14 @@ pub fn canonical_host(host: &str) -> Result<String> {
 
 #[cfg(feature = "idna")]
 fn to_ascii(host: &str) -> Result<String> {
+    // Fast path for the common case: UTS #46 maps lowercase ASCII letters, digits, '-' and '.'
+    // to themselves and, without an `xn--` label to decode, validates nothing else for them.
+    let plain = host
+        .bytes()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-' || c == b'.');
+    if plain && !host.split('.').any(|l| l.starts_with("xn--")) {
+        return Ok(host.to_owned());
+    }
     idna::domain_to_ascii_cow(host.as_bytes(), idna::AsciiDenyList::URL)
         .map(|c| c.into_owned())
         .map_err(|_| {
@@ -412,17 +420,16 @@ fn clip(s: &str) -> String {
 /// WHATWG "ends in a number" IPv4 parsing: returns dotted decimal, `None` for a DNS name, or an
 /// error for a host that ends in a number but is not a valid address.
 fn whatwg_ipv4(name: &str) -> Result<Option<String>> {
-    let parts: Vec<&str> = name.split('.').collect();
-    let last = parts.last().copied().unwrap_or("");
     let numeric = |p: &str| {
         !p.is_empty()
             && (p.bytes().all(|c| c.is_ascii_digit())
                 || ((p.starts_with("0x") || p.starts_with("0X"))
                     && p[2..].bytes().all(|c| c.is_ascii_hexdigit())))
     };
-    if !numeric(last) {
+    if !numeric(name.rsplit('.').next().unwrap_or("")) {
         return Ok(None);
     }
+    let parts: Vec<&str> = name.split('.').collect();
     if parts.len() > 4 || !parts.iter().all(|p| numeric(p)) {
         return Err(bad(format!("host {name:?} is not a valid IPv4 address")));
     }
@@ -943,5 +950,32 @@ mod tests {
         assert!(DomainPattern::parse("*.a.good.com")
             .unwrap()
             .covered_by(&subs));
+    }
+
+    /// The plain-ASCII fast path of `to_ascii` gives what the IDNA algorithm gives.
+    #[cfg(feature = "idna")]
+    #[test]
+    fn plain_ascii_fast_path_agrees_with_idna() {
+        for h in [
+            "example.com",
+            "api.example.com",
+            "a-b.c-d.e",
+            "-a.com",
+            "a-.com",
+            "a--b.com",
+            "1.2.3.4",
+            "0x7f.1",
+            "123",
+            "a..b",
+            "a.b.",
+            ".",
+            "xn.com",
+            "ab--cd.com",
+        ] {
+            let idna = idna::domain_to_ascii_cow(h.as_bytes(), idna::AsciiDenyList::URL)
+                .map(|c| c.into_owned())
+                .ok();
+            assert_eq!(to_ascii(h).ok(), idna, "{h}");
+        }
     }
 }

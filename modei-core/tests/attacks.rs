@@ -31,7 +31,7 @@ use modei_core::envelope::{
     verify_wire, DelegationBuilder, Permission, SelfIssue, SignedEnvelope, VerifyOptions,
 };
 use modei_core::keys::{PublicKey, SigningKey};
-use modei_core::passport::{JwtIssue, Verifier};
+use modei_core::passport::Verifier;
 use modei_core::state::{MemoryStateStore, StateStore};
 use modei_core::time::Timestamp;
 use modei_core::trust::{Policy, TrustStore};

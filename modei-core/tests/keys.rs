@@ -10,7 +10,6 @@ use modei_core::keys::{derive_self_agent_id, verify_strict, PublicKey, Signature
 use modei_core::time::Timestamp;
 use modei_core::Code;
 use serde_json::{json, Value};
-use std::path::PathBuf;
 
 // ---------------------------------------------------------------------------------------------
 // Fixtures

@@ -198,13 +198,62 @@ fn compile_cache_is_bounded_and_reused() {
 fn context_bounds_block() {
     let e = CelEngine::new();
     let rules = e
-        .parse_rules("core:cel:rules", &json!([{"expr": "true"}]))
+        .parse_rules(
+            "core:cel:rules",
+            &json!([{"expr": "size(request.metadata) >= 0"}]),
+        )
         .unwrap();
     let mut c = ctx();
     c.metadata = json!({"l": vec![0; MAX_CONTEXT_LIST + 1]});
     let ev = e.evaluate("core:cel:rules", &rules, &c, &StateSnapshot::default());
     assert_eq!(ev.outcome, Decision::Block);
     assert!(ev.detail.contains("more than 128 items"), "{}", ev.detail);
+    // Metadata that no rule reads is never converted, so its size cannot matter.
+    let rules = e
+        .parse_rules(
+            "core:cel:rules",
+            &json!([{"expr": "request.cost_cents >= 0"}]),
+        )
+        .unwrap();
+    let ev = e.evaluate("core:cel:rules", &rules, &c, &StateSnapshot::default());
+    assert_eq!(ev.outcome, Decision::Allow, "{}", ev.detail);
+}
+
+/// Only what rules read is built; every way of reading a variable still sees all of it.
+#[test]
+fn rules_see_everything_they_read() {
+    let e = CelEngine::new();
+    let st = StateSnapshot {
+        count_minute: 2,
+        spend_day: 700,
+        ..Default::default()
+    };
+    let run = |exprs: &[&str]| {
+        let rules: Vec<_> = exprs.iter().map(|x| json!({"expr": x})).collect();
+        let rules = e.parse_rules("core:cel:rules", &json!(rules)).unwrap();
+        e.evaluate("core:cel:rules", &rules, &ctx(), &st)
+    };
+    for exprs in [
+        &["request.action == 'email:send'"][..],
+        &["has(request.metadata)", "request.cost_cents >= 0"],
+        &["request['action'] == 'email:send' && size(request) == 6"],
+        &["'host' in request", "'cost_cents' in request"],
+        &["request.exists(k, k == 'path')"],
+        &["[request].all(r, has(r.metadata) && has(r.target))"],
+        &["size(passport) == 5", "passport.agent != ''"],
+        &["state.count.minute == 2 && state.spend.day == 700"],
+        &["size(state) == 4"],
+        &["now > 0", "[1].all(now, now == 1)"],
+        // A comprehension variable named like a variable: the outer one is still complete.
+        &["[{'x': 1}].all(request, request.x == 1) && has(request.metadata)"],
+    ] {
+        let ev = run(exprs);
+        assert_eq!(ev.outcome, Decision::Allow, "{exprs:?}: {}", ev.detail);
+    }
+    // A field that does not exist is an error whether or not other fields are built.
+    let ev = run(&["request.nonexistent == 1"]);
+    assert_eq!(ev.outcome, Decision::Block);
+    assert!(ev.detail.starts_with("cel_error"), "{}", ev.detail);
 }
 
 /// Behaviours of `cel` =0.15.0 that rules rely on; an upgrade that changes one fails here.

@@ -159,14 +159,29 @@ pub fn request_digest(
     cost_cents: i64,
     metadata: &Value,
 ) -> String {
-    canonical::content_hash(&json!({
-        "action": action,
-        "cost_cents": cost_cents,
-        "gate_id": gate_id,
-        "metadata": metadata,
-        "passport_id": passport_id,
-        "target": target,
-    }))
+    // The canonical form written directly (keys already in RFC 8785 order), so the metadata
+    // is not copied into a temporary object on every decision.
+    fn opt(out: &mut Vec<u8>, s: Option<&str>) {
+        match s {
+            Some(s) => canonical::canonicalize_str_into(out, s),
+            None => out.extend_from_slice(b"null"),
+        }
+    }
+    let mut out = Vec::with_capacity(128);
+    out.extend_from_slice(b"{\"action\":");
+    canonical::canonicalize_str_into(&mut out, action);
+    out.extend_from_slice(b",\"cost_cents\":");
+    canonical::canonicalize_into(&mut out, &Value::from(cost_cents));
+    out.extend_from_slice(b",\"gate_id\":");
+    canonical::canonicalize_str_into(&mut out, gate_id);
+    out.extend_from_slice(b",\"metadata\":");
+    canonical::canonicalize_into(&mut out, metadata);
+    out.extend_from_slice(b",\"passport_id\":");
+    opt(&mut out, passport_id);
+    out.extend_from_slice(b",\"target\":");
+    opt(&mut out, target);
+    out.push(b'}');
+    canonical::sha256_hex(&out)
 }
 
 /// The bytes an agent signs for a proof of possession: RFC 8785 of `{"purpose":
@@ -312,5 +327,33 @@ impl Approval {
             .map_err(|e| Error::new(Code::ApprovalInvalid, format!("signature: {}", e.detail())))?;
         key.verify_strict(&self.signing_input(), &sig)
             .map_err(|e| Error::new(Code::ApprovalInvalid, format!("signature: {}", e.detail())))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The piecewise canonical form equals RFC 8785 of the whole object.
+    #[test]
+    fn request_digest_is_the_content_hash_of_the_request_object() {
+        let meta =
+            json!({"z": [1, 2.5, "é\u{1F600}"], "a": {"\u{e9}": null, "b": true}, "n": 1e21});
+        for (pid, target, cost) in [
+            (Some("pp_1"), Some("https://api.example.com/x"), 25i64),
+            (None, None, 0),
+            (Some("pp \"quoted\"\n"), None, (1i64 << 60) + 1),
+        ] {
+            let want = canonical::content_hash(&json!({
+                "action": "search:flights",
+                "cost_cents": cost,
+                "gate_id": "gate-\u{1}",
+                "metadata": meta,
+                "passport_id": pid,
+                "target": target,
+            }));
+            let got = request_digest("gate-\u{1}", pid, "search:flights", target, cost, &meta);
+            assert_eq!(got, want);
+        }
     }
 }
