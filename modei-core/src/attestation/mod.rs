@@ -356,56 +356,7 @@ pub(crate) fn push_u64(out: &mut Vec<u8>, mut n: u64) {
     out.extend_from_slice(&buf[i..]);
 }
 
-/// Whether `t` falls in years 0000..=9999 (what `YYYY-MM-DDTHH:MM:SS.mmmZ` can express).
-pub(crate) fn timestamp_writable(t: crate::time::Timestamp) -> bool {
-    // 0000-01-01T00:00:00.000Z and 9999-12-31T23:59:59.999Z in Unix ms.
-    (-62_167_219_200_000..=253_402_300_799_999).contains(&t.unix_millis())
-}
-
-/// Appends `t` as `YYYY-MM-DDTHH:MM:SS.mmmZ` without allocating (the attestation hot path).
-/// Returns `false`, writing nothing, outside years 0000..=9999.
-pub(crate) fn push_rfc3339_millis(out: &mut Vec<u8>, t: crate::time::Timestamp) -> bool {
-    if !timestamp_writable(t) {
-        return false;
-    }
-    let ms = t.unix_millis();
-    let days = ms.div_euclid(86_400_000);
-    let rem = ms.rem_euclid(86_400_000);
-    // Howard Hinnant's civil_from_days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    let (h, m, s, milli) = (
-        rem / 3_600_000,
-        rem / 60_000 % 60,
-        rem / 1000 % 60,
-        rem % 1000,
-    );
-    let mut buf = *b"0000-00-00T00:00:00.000Z";
-    let mut put = |at: usize, width: usize, mut v: i64| {
-        for i in (0..width).rev() {
-            if let Some(b) = buf.get_mut(at + i) {
-                *b = b'0' + (v % 10) as u8;
-            }
-            v /= 10;
-        }
-    };
-    put(0, 4, year);
-    put(5, 2, month);
-    put(8, 2, day);
-    put(11, 2, h);
-    put(14, 2, m);
-    put(17, 2, s);
-    put(20, 3, milli);
-    out.extend_from_slice(&buf);
-    true
-}
+pub(crate) use crate::time::{push_rfc3339_millis, timestamp_writable};
 
 #[cfg(test)]
 mod tests {
