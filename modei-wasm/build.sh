@@ -3,9 +3,12 @@
 # each with the JS wrapper (index.mjs: error classes, wrapped functions) next to the bindings.
 #
 #   modei-wasm/build.sh            dev profile (what the tests use)
-#   modei-wasm/build.sh --release  release profile + `wasm-opt -Oz` from npm binaryen
+#   modei-wasm/build.sh --release  the `wasm-release` profile (opt-level z, fat LTO, one codegen
+#                                  unit, panic=abort) + `wasm-opt -Oz` from npm binaryen
 #                                  (installed on demand into modei-wasm/.tools; never Debian's
 #                                  binaryen, whose wasm-opt 108 produces broken modules)
+#   modei-wasm/build.sh --release --features cel
+#                                  only these features (default: cel,tzdb,idna; "" = verify-only)
 #
 # Needs `wasm-bindgen` of the same version as Cargo.lock's wasm-bindgen on PATH
 # (scripts/test.sh installs it: cargo install wasm-bindgen-cli --version X, without --locked).
@@ -15,11 +18,14 @@ ROOT="$(cd "$HERE/.." && pwd)"
 export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
 
 release=0
-for a in "$@"; do
-  case "$a" in
+features=()
+while [ $# -gt 0 ]; do
+  case "$1" in
     --release) release=1 ;;
-    *) echo "usage: $0 [--release]" >&2; exit 2 ;;
+    --features) shift; features=(--no-default-features --features "${1-}") ;;
+    *) echo "usage: $0 [--release] [--features LIST]" >&2; exit 2 ;;
   esac
+  shift
 done
 
 want="$(awk '/^name = "wasm-bindgen"$/{getline; gsub(/version = |"/,""); print; exit}' "$ROOT/Cargo.lock")"
@@ -32,10 +38,10 @@ fi
 
 cd "$ROOT"
 if [ "$release" = 1 ]; then
-  cargo build -p modei-wasm --target wasm32-unknown-unknown --locked --release
-  dir=release
+  cargo build -p modei-wasm --target wasm32-unknown-unknown --locked --profile wasm-release "${features[@]}"
+  dir=wasm-release
 else
-  cargo build -p modei-wasm --target wasm32-unknown-unknown --locked
+  cargo build -p modei-wasm --target wasm32-unknown-unknown --locked "${features[@]}"
   dir=debug
 fi
 target_dir="$(cargo metadata --format-version 1 --no-deps --locked | node -e \
@@ -80,3 +86,4 @@ if [ "$release" = 1 ]; then
   done
 fi
 ls -l "$HERE"/pkg-node/*.wasm "$HERE"/pkg-web/*.wasm
+echo "pkg-web wasm: $(wc -c < "$HERE/pkg-web/modei_wasm_bg.wasm") bytes raw, $(gzip -9c "$HERE/pkg-web/modei_wasm_bg.wasm" | wc -c) bytes gzip -9"

@@ -1185,3 +1185,140 @@ fn concurrent_checks_respect_the_cap_and_keep_chains_contiguous() {
     assert!(report.is_ok(), "{:?}", report.to_value());
     assert_eq!(g.with_log(|l| l.len()), Some((threads * per) as u64));
 }
+
+// ------------------------------------------------------------------------------------------
+// Replicas sharing one state store: one chain per passport across them
+// ------------------------------------------------------------------------------------------
+
+/// A replica's log the test can read afterwards.
+#[derive(Clone, Default)]
+struct Segment(Arc<Mutex<modei_core::attestation::MemoryLog>>);
+
+impl modei_core::attestation::AttestationLog for Segment {
+    fn head(&self, g: &str, p: &str) -> modei_core::attestation::ChainHead {
+        self.0.lock().unwrap().head(g, p)
+    }
+    fn append(&mut self, r: &Attestation) -> modei_core::Result<()> {
+        self.0.lock().unwrap().append(r)
+    }
+    fn append_shared(&mut self, r: &Attestation) -> modei_core::Result<()> {
+        self.0.lock().unwrap().append_shared(r)
+    }
+    fn len(&self) -> u64 {
+        self.0.lock().unwrap().len()
+    }
+    fn log_head(&self) -> modei_core::attestation::ChainHead {
+        self.0.lock().unwrap().log_head()
+    }
+}
+
+fn replica(state: Arc<dyn modei_core::state::StateStore>, shared: bool) -> (Gate, Segment) {
+    let log = Segment::default();
+    let mut cfg = config(Profile::L1);
+    cfg.state = state;
+    cfg.shared_chains = shared;
+    cfg.checkpoints = false;
+    cfg.log = Box::new(log.clone());
+    (Gate::new(cfg).unwrap(), log)
+}
+
+fn segment(log: &Segment) -> Vec<Attestation> {
+    log.0.lock().unwrap().records().to_vec()
+}
+
+#[test]
+fn replicas_with_shared_chains_extend_one_chain() {
+    let state: Arc<dyn modei_core::state::StateStore> =
+        Arc::new(modei_core::state::MemoryStateStore::new());
+    let (gates, logs): (Vec<Arc<Gate>>, Vec<Segment>) = (0..3)
+        .map(|_| {
+            let (g, l) = replica(state.clone(), true);
+            (Arc::new(g), l)
+        })
+        .unzip();
+    let pp = passport(json!({"docs:*": {}}));
+    // Three replicas, two threads each, deciding for one passport at once.
+    std::thread::scope(|s| {
+        for g in &gates {
+            for _ in 0..2 {
+                let (g, pp) = (g.clone(), pp.clone());
+                s.spawn(move || {
+                    for _ in 0..25 {
+                        let d = g.check_at(&req(&pp, "docs:read"), at(T0));
+                        assert!(d.is_allowed(), "{d:?}");
+                    }
+                });
+            }
+        }
+    });
+    let mut all: Vec<Attestation> = logs.iter().flat_map(segment).collect();
+    for l in &logs {
+        let own = segment(l);
+        assert!(
+            !own.is_empty() && own.len() < 150,
+            "each replica holds a segment"
+        );
+    }
+    all.sort_by_key(|r| r.body().sequence);
+    let seqs: Vec<u64> = all.iter().map(|r| r.body().sequence).collect();
+    assert_eq!(
+        seqs,
+        (1..=150).collect::<Vec<_>>(),
+        "contiguous, none twice"
+    );
+    let keys = gate_keys();
+    let report = verify_records(&all, modei_core::attestation::LogVerifier::new(&keys));
+    assert!(report.first_error.is_none(), "{:?}", report.first_error);
+    assert_eq!(report.records, 150);
+    assert_eq!(report.passports, 1);
+}
+
+#[test]
+fn replicas_without_shared_chains_fork() {
+    // The default (heads from each replica's own log): two replicas both write sequence 1.
+    // This is why `shared_chains` exists; the merged logs do not verify as one chain.
+    let state: Arc<dyn modei_core::state::StateStore> =
+        Arc::new(modei_core::state::MemoryStateStore::new());
+    let ((a, la), (b, lb)) = (replica(state.clone(), false), replica(state, false));
+    let pp = passport(json!({"docs:*": {}}));
+    assert!(a.check_at(&req(&pp, "docs:read"), at(T0)).is_allowed());
+    assert!(b.check_at(&req(&pp, "docs:read"), at(T0)).is_allowed());
+    let mut all = segment(&la);
+    all.extend(segment(&lb));
+    let keys = gate_keys();
+    let report = verify_records(&all, modei_core::attestation::LogVerifier::new(&keys));
+    let (_, e) = report.first_error.expect("a fork");
+    assert_eq!(e.code().as_str(), "attestation_fork", "{e:?}");
+}
+
+#[test]
+fn a_replica_log_that_cannot_hold_segments_fails_closed() {
+    struct WholeChainsOnly(modei_core::attestation::MemoryLog);
+    impl modei_core::attestation::AttestationLog for WholeChainsOnly {
+        fn head(&self, g: &str, p: &str) -> modei_core::attestation::ChainHead {
+            self.0.head(g, p)
+        }
+        fn append(&mut self, r: &Attestation) -> modei_core::Result<()> {
+            self.0.append(r)
+        }
+        fn len(&self) -> u64 {
+            self.0.len()
+        }
+        fn log_head(&self) -> modei_core::attestation::ChainHead {
+            self.0.log_head()
+        }
+    }
+    let mut cfg = config(Profile::L1);
+    cfg.shared_chains = true;
+    cfg.log = Box::new(WholeChainsOnly(Default::default()));
+    let g = Gate::new(cfg).unwrap();
+    let pp = passport(json!({"docs:*": {}}));
+    let d = g.check_at(&req(&pp, "docs:read"), at(T0));
+    assert_eq!(d.decision, Decision::Block);
+    assert_eq!(reason(&d), "invalid_argument");
+    assert!(d
+        .detail
+        .as_deref()
+        .unwrap_or("")
+        .contains("could not be attested"));
+}

@@ -125,3 +125,159 @@ fn two_gates_share_a_cap_and_the_replay_cache() {
 fn redis_at(url: &str, ns: &str) -> Arc<RedisStateStore> {
     Arc::new(RedisStateStore::new(RedisConfig::new(url, ns)).unwrap())
 }
+
+/// Reads a JSON Lines log segment.
+fn read_segment(path: &std::path::Path) -> Vec<modei_core::attestation::Attestation> {
+    std::fs::read(path)
+        .unwrap()
+        .split(|b| *b == b'\n')
+        .filter(|l| !l.is_empty())
+        .map(|l| modei_core::attestation::Attestation::from_json(l).unwrap())
+        .collect()
+}
+
+/// Sorts merged segments by sequence and checks they form one contiguous, verifying chain.
+fn assert_one_chain(mut all: Vec<modei_core::attestation::Attestation>, n: u64, gate_id: &str) {
+    use modei_core::attestation::{verify_records, GateKeySet, LogVerifier};
+    use modei_core::keys::SigningKey;
+    all.sort_by_key(|r| r.body().sequence);
+    let seqs: Vec<u64> = all.iter().map(|r| r.body().sequence).collect();
+    assert_eq!(seqs, (1..=n).collect::<Vec<_>>(), "contiguous, none twice");
+    let mut keys = GateKeySet::new();
+    keys.insert(gate_id, "gk1", SigningKey::from_seed(&[7; 32]).public_key());
+    let report = verify_records(&all, LogVerifier::new(&keys));
+    assert!(report.first_error.is_none(), "{:?}", report.first_error);
+    assert_eq!((report.records, report.passports), (n, 1));
+}
+
+#[test]
+fn replica_processes_extend_one_attestation_chain() {
+    let Some(server) = Server::start() else {
+        return;
+    };
+    let dir = std::env::temp_dir().join(format!("modei-redis-chain-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let bin = env!("CARGO_BIN_EXE_modei-redis-hammer");
+    let logs: Vec<PathBuf> = (0..2)
+        .map(|i| dir.join(format!("replica{i}.jsonl")))
+        .collect();
+    for l in &logs {
+        let _ = std::fs::remove_file(l);
+    }
+    let children: Vec<_> = logs
+        .iter()
+        .map(|l| {
+            std::process::Command::new(bin)
+                .args([
+                    &server.url(),
+                    "chain-procs",
+                    "gate",
+                    "60",
+                    l.to_str().unwrap(),
+                ])
+                .stdout(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for c in children {
+        let out = c.wait_with_output().unwrap();
+        assert!(out.status.success());
+        assert_eq!(String::from_utf8(out.stdout).unwrap().trim(), "allowed=60");
+    }
+    let segments: Vec<_> = logs.iter().map(|l| read_segment(l)).collect();
+    assert!(segments.iter().all(|s| s.len() == 60));
+    assert_one_chain(segments.concat(), 120, "chain-procs");
+    // A segment reopens (records only move forward), and on its own it is not a chain.
+    assert!(modei_core::attestation::FileLog::open_segment(
+        &logs[0],
+        modei_core::attestation::FsyncPolicy::Never
+    )
+    .is_ok());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A replica's in-memory log segment, readable after the run.
+#[derive(Clone, Default)]
+struct Segment(Arc<std::sync::Mutex<modei_core::attestation::MemoryLog>>);
+
+impl modei_core::attestation::AttestationLog for Segment {
+    fn head(&self, g: &str, p: &str) -> modei_core::attestation::ChainHead {
+        self.0.lock().unwrap().head(g, p)
+    }
+    fn append(&mut self, r: &modei_core::attestation::Attestation) -> modei_core::Result<()> {
+        self.0.lock().unwrap().append(r)
+    }
+    fn append_shared(
+        &mut self,
+        r: &modei_core::attestation::Attestation,
+    ) -> modei_core::Result<()> {
+        self.0.lock().unwrap().append_shared(r)
+    }
+    fn len(&self) -> u64 {
+        self.0.lock().unwrap().len()
+    }
+    fn log_head(&self) -> modei_core::attestation::ChainHead {
+        self.0.lock().unwrap().log_head()
+    }
+}
+
+#[test]
+fn replica_threads_extend_one_attestation_chain() {
+    use modei_core::envelope::Permission;
+    use modei_core::gate::Profile;
+    use modei_core::keys::SigningKey;
+    use modei_core::passport::JwtIssue;
+    use modei_core::trust::TrustStore;
+    let Some(server) = Server::start() else {
+        return;
+    };
+    let t = Timestamp::from_unix_millis(1_767_225_600_000);
+    let agent = SigningKey::from_seed(&[9; 32]);
+    let mut iss = JwtIssue::new(
+        "pp_threads",
+        "agent",
+        agent.public_key(),
+        t.plus_millis(-3_600_000),
+        t.plus_millis(86_400_000),
+    );
+    iss.permissions = vec![Permission {
+        permission_key: "docs:*".into(),
+        constraints: Default::default(),
+    }];
+    let token = iss.self_issue(&agent).unwrap();
+    let req = GateRequest::new("docs:read").passport(&token);
+    // Three gates in this process, each with its own Redis connection pool and log, two
+    // threads each, all deciding for one passport at once.
+    let logs: Vec<Segment> = (0..3).map(|_| Segment::default()).collect();
+    let gates: Vec<Gate> = logs
+        .iter()
+        .map(|log| {
+            let mut cfg = GateConfig::new("chain-threads", Profile::L1, TrustStore::new())
+                .with_signing_key(SigningKey::from_seed(&[7; 32]), "gk1")
+                .with_state(redis(&server, "chain-threads"))
+                .with_log(Box::new(log.clone()));
+            cfg.checkpoints = false;
+            cfg.shared_chains = true;
+            Gate::new(cfg).unwrap()
+        })
+        .collect();
+    std::thread::scope(|s| {
+        for g in &gates {
+            for _ in 0..2 {
+                let req = &req;
+                s.spawn(move || {
+                    for _ in 0..20 {
+                        let d = g.check_at(req, t);
+                        assert!(d.is_allowed(), "{d:?}");
+                    }
+                });
+            }
+        }
+    });
+    let all: Vec<_> = logs
+        .iter()
+        .flat_map(|l| l.0.lock().unwrap().records().to_vec())
+        .collect();
+    assert_one_chain(all, 120, "chain-threads");
+}

@@ -49,6 +49,9 @@ impl AttestationLog for SharedLog {
     fn append(&mut self, record: &crate::attestation::Attestation) -> Result<()> {
         self.lock().append(record)
     }
+    fn append_shared(&mut self, record: &crate::attestation::Attestation) -> Result<()> {
+        self.lock().append_shared(record)
+    }
     fn len(&self) -> u64 {
         self.lock().len()
     }
@@ -75,7 +78,7 @@ impl GateHandle {
     /// From the gate config JSON (`docs/gate.md`; members: `gate_id`, `profile`, `trust_store`,
     /// `policy`, `revocation`, `signing_key`, `catalogs`, `anonymous`, `operators`,
     /// `leeway_seconds`, `hold_ttl_seconds`, `cache_capacity`, `max_holds`, `checkpoints`,
-    /// `heartbeat`) and the host's hooks.
+    /// `shared_chains`, `heartbeat`) and the host's hooks.
     pub fn new(config: &Value, hooks: GateHooks) -> Result<Self> {
         let mut cfg = GateConfig::from_value(config, "gate config")?;
         if let Some(r) = hooks.revocation {
@@ -100,10 +103,13 @@ impl GateHandle {
                     not(all(target_arch = "wasm32", target_os = "unknown"))
                 ))]
                 {
-                    let log = crate::attestation::FileLog::open(
-                        &path,
-                        crate::attestation::FsyncPolicy::EveryAppend,
-                    )?;
+                    // A replica sharing chains writes its segment of them.
+                    let open = if cfg.shared_chains {
+                        crate::attestation::FileLog::open_segment
+                    } else {
+                        crate::attestation::FileLog::open
+                    };
+                    let log = open(&path, crate::attestation::FsyncPolicy::EveryAppend)?;
                     cfg = cfg.with_log(Box::new(log));
                     None
                 }

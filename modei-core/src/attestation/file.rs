@@ -50,6 +50,8 @@ pub struct FileLog {
     unsynced: u32,
     poisoned: bool,
     buf: Vec<u8>,
+    /// Holds a segment of shared chains ([`FileLog::open_segment`]).
+    segment: bool,
 }
 
 fn io(what: &str, path: &Path, e: std::io::Error) -> Error {
@@ -63,7 +65,18 @@ impl FileLog {
     /// [`FileLog::repair_torn_tail`]), `attestation_malformed` and the chain codes (with the
     /// line index), `io_error`.
     pub fn open(path: impl AsRef<Path>, policy: FsyncPolicy) -> Result<FileLog> {
-        let path = path.as_ref().to_path_buf();
+        Self::open_with(path.as_ref(), policy, false)
+    }
+
+    /// Opens a log that holds this replica's segment of shared chains (see
+    /// [`AttestationLog::append_shared`]): on reading, a chain's records must only move
+    /// forward; gaps are the other replicas' records. Only `append_shared` writes to it.
+    pub fn open_segment(path: impl AsRef<Path>, policy: FsyncPolicy) -> Result<FileLog> {
+        Self::open_with(path.as_ref(), policy, true)
+    }
+
+    fn open_with(path: &Path, policy: FsyncPolicy, segment: bool) -> Result<FileLog> {
+        let path = path.to_path_buf();
         let existed = path.exists();
         let file = OpenOptions::new()
             .read(true)
@@ -108,7 +121,12 @@ impl FileLog {
                 LineRead::Line => {}
             }
             let rec = Attestation::from_json(&line).map_err(|e| e.at(&at))?;
-            heads.check_next(&rec).map_err(|e| e.at(&at))?;
+            if segment {
+                heads.check_forward(&rec)
+            } else {
+                heads.check_next(&rec)
+            }
+            .map_err(|e| e.at(&at))?;
             let b = rec.body();
             heads.set(&b.gate_id, &b.passport_id, rec.head());
             last = rec.link_hash();
@@ -125,6 +143,7 @@ impl FileLog {
             unsynced: 0,
             poisoned: false,
             buf: Vec::with_capacity(1024),
+            segment,
         })
     }
 
@@ -213,36 +232,29 @@ impl AttestationLog for FileLog {
     }
 
     fn append(&mut self, record: &Attestation) -> Result<()> {
-        if self.poisoned {
+        if self.segment {
             return Err(Error::new(
-                Code::IoError,
+                Code::InvalidArgument,
                 format!(
-                    "{}: an earlier write failed; reopen the log (it checks for a torn tail)",
+                    "{} holds a segment of shared chains: records go through append_shared",
                     self.path.display()
                 ),
             ));
         }
-        self.heads.check_next(record)?;
-        self.buf.clear();
-        record.append_json_line(&mut self.buf);
-        if let Err(e) = self.file.write_all(&self.buf) {
-            self.poisoned = true;
-            return Err(io("appending to", &self.path, e));
+        self.write(record, false)
+    }
+
+    fn append_shared(&mut self, record: &Attestation) -> Result<()> {
+        if !self.segment {
+            return Err(Error::new(
+                Code::InvalidArgument,
+                format!(
+                    "{} holds whole chains; open a replica's log with FileLog::open_segment",
+                    self.path.display()
+                ),
+            ));
         }
-        let b = record.body();
-        self.heads.set(&b.gate_id, &b.passport_id, record.head());
-        self.len += 1;
-        self.last = record.link_hash();
-        self.unsynced = self.unsynced.saturating_add(1);
-        let due = match self.policy {
-            FsyncPolicy::EveryAppend => true,
-            FsyncPolicy::Batch(n) => self.unsynced >= n.max(1),
-            FsyncPolicy::Never => false,
-        };
-        if due {
-            self.sync()?;
-        }
-        Ok(())
+        self.write(record, true)
     }
 
     fn len(&self) -> u64 {
@@ -265,6 +277,45 @@ impl AttestationLog for FileLog {
             return Err(io("syncing", &self.path, e));
         }
         self.unsynced = 0;
+        Ok(())
+    }
+}
+
+impl FileLog {
+    fn write(&mut self, record: &Attestation, shared: bool) -> Result<()> {
+        if self.poisoned {
+            return Err(Error::new(
+                Code::IoError,
+                format!(
+                    "{}: an earlier write failed; reopen the log (it checks for a torn tail)",
+                    self.path.display()
+                ),
+            ));
+        }
+        if shared {
+            self.heads.check_forward(record)?;
+        } else {
+            self.heads.check_next(record)?;
+        }
+        self.buf.clear();
+        record.append_json_line(&mut self.buf);
+        if let Err(e) = self.file.write_all(&self.buf) {
+            self.poisoned = true;
+            return Err(io("appending to", &self.path, e));
+        }
+        let b = record.body();
+        self.heads.set(&b.gate_id, &b.passport_id, record.head());
+        self.len += 1;
+        self.last = record.link_hash();
+        self.unsynced = self.unsynced.saturating_add(1);
+        let due = match self.policy {
+            FsyncPolicy::EveryAppend => true,
+            FsyncPolicy::Batch(n) => self.unsynced >= n.max(1),
+            FsyncPolicy::Never => false,
+        };
+        if due {
+            self.sync()?;
+        }
         Ok(())
     }
 }

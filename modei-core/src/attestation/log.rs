@@ -17,6 +17,23 @@ pub trait AttestationLog {
     /// `attestation_hash_mismatch`; `io_error` for storage.
     fn append(&mut self, record: &Attestation) -> Result<()>;
 
+    /// Appends a record of a chain that other writers extend too: gate replicas that take
+    /// chain heads from a shared state store (`GateConfig::shared_chains`). Each replica's log
+    /// then holds its own records of the chain (a *segment*): `sequence` must be above this
+    /// log's head for that chain, but need not follow it directly, and `prev_hash` links to
+    /// a record that may be in another replica's log. The segments merged by sequence form
+    /// the whole chain, which [`super::verify_jsonl`] checks as usual.
+    ///
+    /// The default refuses (`invalid_argument`): a log must opt in, since a segment does not
+    /// verify on its own.
+    fn append_shared(&mut self, record: &Attestation) -> Result<()> {
+        let _ = record;
+        Err(Error::new(
+            Code::InvalidArgument,
+            "this attestation log cannot hold segments of shared chains (use MemoryLog or FileLog::open_segment)",
+        ))
+    }
+
     /// The number of records.
     fn len(&self) -> u64;
 
@@ -88,6 +105,23 @@ impl Heads {
         self.map
             .iter()
             .flat_map(|(g, m)| m.iter().map(move |(p, h)| (g.as_str(), p.as_str(), h)))
+    }
+
+    /// Checks that `record` moves its chain forward (a segment of a shared chain).
+    pub(crate) fn check_forward(&self, record: &Attestation) -> Result<()> {
+        let b = record.body();
+        let head = self.get_or_genesis(&b.gate_id, &b.passport_id);
+        if b.sequence > head.sequence {
+            Ok(())
+        } else {
+            Err(Error::new(
+                Code::AttestationFork,
+                format!(
+                    "passport {:?}: sequence {} is not after this log's head {}",
+                    b.passport_id, b.sequence, head.sequence
+                ),
+            ))
+        }
     }
 
     /// Checks that `record` extends its chain.
@@ -203,6 +237,14 @@ impl AttestationLog for MemoryLog {
 
     fn append(&mut self, record: &Attestation) -> Result<()> {
         self.heads.check_next(record)?;
+        let b = record.body();
+        self.heads.set(&b.gate_id, &b.passport_id, record.head());
+        self.records.push(record.clone());
+        Ok(())
+    }
+
+    fn append_shared(&mut self, record: &Attestation) -> Result<()> {
+        self.heads.check_forward(record)?;
         let b = record.body();
         self.heads.set(&b.gate_id, &b.passport_id, record.head());
         self.records.push(record.clone());

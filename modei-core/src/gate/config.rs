@@ -117,6 +117,11 @@ pub struct GateConfig {
     pub max_holds: usize,
     /// Sign a checkpoint of the passport's chain with every attested decision (default true).
     pub checkpoints: bool,
+    /// Take attestation chain heads from the state store (`next_sequence` / `commit_head`)
+    /// instead of the log (default false). Replicas sharing one store (Redis) then extend the
+    /// same chains: sequences stay contiguous across replicas and each replica's log holds its
+    /// segment (the log must accept [`AttestationLog::append_shared`]).
+    pub shared_chains: bool,
 }
 
 impl fmt::Debug for GateConfig {
@@ -159,6 +164,7 @@ impl GateConfig {
             cache_capacity: 4096,
             max_holds: 10_000,
             checkpoints: true,
+            shared_chains: false,
         }
     }
 
@@ -366,6 +372,11 @@ impl GateConfig {
             Some(Value::Bool(b)) => cfg.checkpoints = *b,
             Some(_) => return Err(bad("checkpoints", "must be true or false".into())),
         }
+        match obj.get("shared_chains") {
+            None | Some(Value::Null) => {}
+            Some(Value::Bool(b)) => cfg.shared_chains = *b,
+            Some(_) => return Err(bad("shared_chains", "must be true or false".into())),
+        }
         match obj.get("heartbeat") {
             None | Some(Value::Null) => {}
             Some(Value::String(t)) => {
@@ -395,6 +406,7 @@ pub const CONFIG_MEMBERS: &[&str] = &[
     "cache_capacity",
     "max_holds",
     "checkpoints",
+    "shared_chains",
     "heartbeat",
 ];
 

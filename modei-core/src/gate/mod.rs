@@ -39,7 +39,9 @@ pub use request::{
     APPROVAL_PURPOSE, MAX_FIELD_BYTES, MAX_METADATA_BYTES, POP_PURPOSE,
 };
 
-use crate::attestation::{AttestationDraft, AttestationLog, Attestor};
+use crate::attestation::{
+    Attestation, AttestationDraft, AttestationLog, Attestor, ChainHead, LinkHash,
+};
 use crate::catalog::{Catalog, CatalogPin, CatalogSet};
 use crate::constraints::{
     merge, ConstraintSet, Decision, Enforcer, EnforcerSettings, EvalContext, PassportInfo,
@@ -92,6 +94,8 @@ struct Attesting {
     attestor: Attestor,
     log: Mutex<Box<dyn AttestationLog + Send>>,
     checkpoints: bool,
+    /// Chain heads come from the state store (replicas share chains).
+    shared: bool,
 }
 
 /// A gate. `Send + Sync`: share one across threads (`Arc<Gate>`).
@@ -221,6 +225,7 @@ impl Gate {
             cache_capacity,
             max_holds,
             checkpoints,
+            shared_chains,
         } = config;
         if gate_id.is_empty() || gate_id.len() > 256 || gate_id.chars().any(char::is_control) {
             return Err(Error::new(
@@ -269,6 +274,7 @@ impl Gate {
                 attestor: Attestor::new(&gate_id, &kid, key)?,
                 log: Mutex::new(log),
                 checkpoints,
+                shared: shared_chains,
             }),
         };
         enforcer.set_settings(EnforcerSettings { hold_ttl_ms });
@@ -1258,14 +1264,18 @@ impl Gate {
         if let Some(t) = &terms {
             draft = draft.terms(t);
         }
-        let head = lock(&att.log).head(self.gate_id(), &subject.chain);
-        let signed = att
-            .attestor
-            .attest(&head, &draft)
-            .and_then(|(rec, new_head)| {
-                lock(&att.log).append(&rec)?;
-                Ok((rec, new_head))
-            });
+        let signed = if att.shared {
+            self.attest_shared(att, &subject.chain, &draft)
+        } else {
+            let mut log = lock(&att.log);
+            let head = log.head(self.gate_id(), &subject.chain);
+            att.attestor
+                .attest(&head, &draft)
+                .and_then(|(rec, new_head)| {
+                    log.append(&rec)?;
+                    Ok((rec, new_head))
+                })
+        };
         match signed {
             Ok((rec, new_head)) => {
                 d.attestation = Some(rec.to_value());
@@ -1293,6 +1303,49 @@ impl Gate {
             }
         }
         d
+    }
+}
+
+impl Gate {
+    /// Signs the next record of a chain whose head lives in the state store: read the head,
+    /// sign, move the head by compare-and-swap; when another replica moved it first, read
+    /// and sign again. Only a record whose head move succeeded is logged and returned, so no
+    /// two replicas ever hand out the same sequence.
+    fn attest_shared(
+        &self,
+        att: &Attesting,
+        chain: &str,
+        draft: &AttestationDraft<'_>,
+    ) -> Result<(Attestation, ChainHead)> {
+        const TRIES: usize = 16;
+        for _ in 0..TRIES {
+            let (next, prev) = self.state.next_sequence(chain, None)?;
+            let hash = match prev {
+                None => LinkHash::genesis(self.gate_id(), chain),
+                Some(h) => LinkHash::from_hex(&h).ok_or_else(|| {
+                    Error::new(
+                        Code::StateUnavailable,
+                        format!("the state store holds a malformed head hash for chain {chain:?}"),
+                    )
+                })?,
+            };
+            let head = ChainHead {
+                sequence: next.saturating_sub(1),
+                hash,
+            };
+            let (rec, new_head) = att.attestor.attest(&head, draft)?;
+            if self
+                .state
+                .commit_head(chain, new_head.sequence, &new_head.hash.to_hex())?
+            {
+                lock(&att.log).append_shared(&rec)?;
+                return Ok((rec, new_head));
+            }
+        }
+        Err(Error::new(
+            Code::StateUnavailable,
+            format!("chain {chain:?}: the head moved under {TRIES} attempts in a row"),
+        ))
     }
 }
 
