@@ -423,6 +423,10 @@ export interface GateConfig {
   cache_capacity?: number;
   max_holds?: number;
   checkpoints?: JsonValue;
+  /** Take attestation chain heads from the state store: replicas sharing Redis write one chain. */
+  shared_chains?: boolean;
+  /** Node only: share caps, nonces, holds' spend and chain heads through Redis (docs/redis.md). */
+  redis?: { url: string; timeout_ms?: number; grace_seconds?: number; holds_per_counter?: number; max_idle?: number };
   heartbeat?: JsonValue;
 }
 

@@ -12,7 +12,7 @@ export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-was
 /** A gate: verify, enforce constraints, attest. `Send + Sync`. */
 export declare class Gate {
   /** `config`: the gate config JSON text (`docs/api.md` § Gate); `revocation`: a live list. */
-  constructor(config: string, revocation?: RevocationList | undefined | null, logPath?: string | undefined | null)
+  constructor(config: string, revocation?: JsRevocationList | undefined | null, logPath?: string | undefined | null)
   get gateId(): string
   /** Checks a request (JSON text). A `block` is a result. */
   _check(request: Input, now?: Time | undefined | null): Decision
@@ -196,10 +196,10 @@ export declare function _selfIssueEnvelope(key: SigningKey, params: string): any
 export declare function _selfIssueJwt(key: SigningKey, params: string): string
 
 /** Operator side: signs an approval of a hold. */
-export declare function _signApproval(key: SigningKey, params: string): any
+export declare function _signApproval(key: JsSigningKey, params: string): any
 
 /** Agent side: the proof of possession for a request. */
-export declare function _signPop(agentKey: SigningKey, gateId: string, passportId: string, request: string): string
+export declare function _signPop(agentKey: JsSigningKey, gateId: string, passportId: string, request: string): string
 
 /** Verifies one record's signature; returns the record. */
 export declare function _verifyAttestation(record: Input, gateKeys: string): any

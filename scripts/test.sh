@@ -4,7 +4,7 @@
 # Installs what it needs, idempotently, and reuses what exists (a warm run only rebuilds):
 #   rustup target wasm32-unknown-unknown, wasm-bindgen-cli of Cargo.lock's version (cargo install),
 #   Debian chromium (apt, only if missing), .venv with maturin + pytest, npm packages.
-# Steps: Python binding (maturin develop + pytest) -> redis-server (apt, only if missing) -> Rust tests (whole workspace) -> core for
+# Steps: redis-server (apt, only if missing) -> Python binding (maturin develop + pytest) -> Rust tests (whole workspace) -> core for
 #        wasm32 -> Node binding (napi) -> WASM binding under Node (both targets) -> WASM in a
 #        real browser (Chromium). Python runs first so `cargo test` can reuse maturin's pyo3 config.
 # Everything uses the dev profile. Set SKIP_BROWSER=1 to skip the Chromium step locally.
@@ -65,6 +65,17 @@ if [ "${SKIP_BROWSER:-0}" != 1 ] && [ ! -x /usr/bin/chromium ]; then
 fi
 
 # ---------------------------------------------------------------------------------------------
+step "redis: redis-server for the Redis tests (modei-redis, Python, Node)"
+# The tests start their own servers (127.0.0.1, a free port, their own data dir) and stop them;
+# this step only installs the binary (idempotent) and makes a missing one a failure.
+if ! command -v redis-server >/dev/null 2>&1; then
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends redis-server
+fi
+redis-server --version
+export MODEI_REQUIRE_REDIS=1
+
+# ---------------------------------------------------------------------------------------------
 step "python env: .venv with maturin + pytest + mypy"
 [ -x .venv/bin/python ] || python3 -m venv .venv
 if [ ! -x .venv/bin/maturin ] || [ ! -x .venv/bin/pytest ] || [ ! -x .venv/bin/mypy ]; then
@@ -80,17 +91,6 @@ step "python: maturin develop + pytest"
   maturin develop --locked -m modei-py/Cargo.toml
   cd modei-py && run_tests python -m pytest -q -p no:cacheprovider tests
 )
-
-# ---------------------------------------------------------------------------------------------
-step "redis: redis-server for the modei-redis tests"
-# The tests start their own servers (127.0.0.1, a free port, their own data dir) and stop them;
-# this step only installs the binary (idempotent) and makes a missing one a failure.
-if ! command -v redis-server >/dev/null 2>&1; then
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends redis-server
-fi
-redis-server --version
-export MODEI_REQUIRE_REDIS=1
 
 # ---------------------------------------------------------------------------------------------
 step "rust: cargo test --workspace"
@@ -124,7 +124,7 @@ npm_ensure modei-node
   npx napi build --platform --js binding.js --dts binding.d.ts
   # Explicit file list (pitfall N4: helpers like test/fuzz-entry.mjs are not tests).
   run_tests node --test --test-reporter=spec test/cjs.test.js test/esm.test.mjs test/errors.test.js \
-    test/vectors.test.mjs test/types.test.js test/no-panic.test.js test/server.test.mjs
+    test/vectors.test.mjs test/types.test.js test/no-panic.test.js test/server.test.mjs test/redis.test.mjs
 )
 
 # ---------------------------------------------------------------------------------------------

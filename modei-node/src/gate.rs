@@ -30,11 +30,16 @@ impl JsGate {
         revocation: Option<&JsRevocationList>,
         log_path: Option<String>,
     ) -> Result<Self> {
-        let cfg = json_arg(&config, "config")?;
+        let mut cfg = json_arg(&config, "config")?;
+        // `"redis": {"url": ...}` in the config: replicas share state through Redis.
+        let state = modei_redis::take_from_gate_config(&mut cfg)
+            .or_throw()?
+            .map(|s| s as Arc<dyn modei_core::state::StateStore>);
         let hooks = ag::GateHooks {
             revocation: revocation
                 .map(|r| r.inner.clone() as Arc<dyn modei_core::revocation::RevocationSource>),
             log_path,
+            state,
             ..Default::default()
         };
         Ok(JsGate {

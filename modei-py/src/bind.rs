@@ -1045,6 +1045,10 @@ impl PyGate {
             revocation: revocation_arg(revocation)?,
             ..Default::default()
         };
+        // `"redis": {"url": ...}` in the config: replicas share state through Redis.
+        if let Some(store) = modei_redis::take_from_gate_config(&mut cfg).or_raise()? {
+            hooks.state = Some(store);
+        }
         if let Some(n) = notifier.filter(|n| !n.is_none()) {
             if !n.hasattr("on_hold")? {
                 return Err(invalid_argument("notifier: object lacks on_hold(hold)"));

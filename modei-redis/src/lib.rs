@@ -67,6 +67,74 @@ impl RedisConfig {
     }
 }
 
+/// Takes the `redis` member out of a gate config JSON (the bindings' way to configure a gate
+/// with Redis; the core's config has no network settings) and builds the store for it,
+/// namespaced by the config's `gate_id`:
+///
+/// ```json
+/// {"gate_id": "api-1", "redis": {"url": "redis://127.0.0.1:6379/", "timeout_ms": 50,
+///  "grace_seconds": 60, "holds_per_counter": 256, "max_idle": 16}, ...}
+/// ```
+///
+/// Only `url` is required. No connection is made here: the first check connects, and a Redis
+/// that cannot be reached makes checks block with `state_unavailable`. `Ok(None)` when the
+/// config has no `redis` member. Errors: `invalid_argument` naming the member.
+pub fn take_from_gate_config(
+    config: &mut serde_json::Value,
+) -> Result<Option<std::sync::Arc<RedisStateStore>>> {
+    use serde_json::Value as J;
+    let bad = |m: &str| Error::new(Code::InvalidArgument, format!("gate config: redis: {m}"));
+    let Some(obj) = config.as_object_mut() else {
+        return Ok(None);
+    };
+    let Some(r) = obj.remove("redis") else {
+        return Ok(None);
+    };
+    let gate_id = obj
+        .get("gate_id")
+        .and_then(J::as_str)
+        .ok_or_else(|| bad("the config needs a gate_id to namespace the keys"))?;
+    let r = r
+        .as_object()
+        .ok_or_else(|| bad("must be an object {url, timeout_ms?, grace_seconds?, holds_per_counter?, max_idle?}"))?;
+    for k in r.keys() {
+        if !matches!(
+            k.as_str(),
+            "url" | "timeout_ms" | "grace_seconds" | "holds_per_counter" | "max_idle"
+        ) {
+            return Err(bad(&format!("unknown member {k:?}")));
+        }
+    }
+    let url = r
+        .get("url")
+        .and_then(J::as_str)
+        .ok_or_else(|| bad("url must be a string like redis://127.0.0.1:6379/"))?;
+    let mut cfg = RedisConfig::new(url, gate_id);
+    let num = |k: &str, max: u64| -> Result<Option<u64>> {
+        match r.get(k) {
+            None | Some(J::Null) => Ok(None),
+            Some(v) => v
+                .as_u64()
+                .filter(|n| (1..=max).contains(n))
+                .map(Some)
+                .ok_or_else(|| bad(&format!("{k} must be an integer 1..={max}"))),
+        }
+    };
+    if let Some(ms) = num("timeout_ms", 60_000)? {
+        cfg.timeout = Duration::from_millis(ms);
+    }
+    if let Some(s) = num("grace_seconds", 86_400)? {
+        cfg.grace = Duration::from_secs(s);
+    }
+    if let Some(n) = num("holds_per_counter", 1 << 20)? {
+        cfg.holds_per_counter = n as usize;
+    }
+    if let Some(n) = num("max_idle", 1024)? {
+        cfg.max_idle = n as usize;
+    }
+    RedisStateStore::new(cfg).map(|s| Some(std::sync::Arc::new(s)))
+}
+
 struct Script {
     src: String,
     sha: String,
