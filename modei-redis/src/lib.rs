@@ -94,9 +94,9 @@ pub fn take_from_gate_config(
         .get("gate_id")
         .and_then(J::as_str)
         .ok_or_else(|| bad("the config needs a gate_id to namespace the keys"))?;
-    let r = r
-        .as_object()
-        .ok_or_else(|| bad("must be an object {url, timeout_ms?, grace_seconds?, holds_per_counter?, max_idle?}"))?;
+    let r = r.as_object().ok_or_else(|| {
+        bad("must be an object {url, timeout_ms?, grace_seconds?, holds_per_counter?, max_idle?}")
+    })?;
     for k in r.keys() {
         if !matches!(
             k.as_str(),
