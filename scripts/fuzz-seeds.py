@@ -96,3 +96,10 @@ for i in range(4):
 
 for d in sorted(OUT.iterdir()):
     print(f"{d.name}: {len(list(d.iterdir()))} seeds", file=sys.stderr)
+
+# The gate: every gate vector's config and request (its passport included); and the same
+# configs with the vector's permissions re-issued by the fuzzer (the "permissions" member).
+for v in load("gate/vectors.json")["vectors"]:
+    put("gate_check", json.dumps({"config": v["config"], "request": v["request"]}))
+    put("gate_check", json.dumps({"config": v["config"], "request": {k: x for k, x in v["request"].items() if k != "passport"},
+                                  "permissions": [{"permission_key": "*", "constraints": {}}]}))

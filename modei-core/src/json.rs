@@ -289,6 +289,7 @@ impl<'a> Parser<'a> {
         loop {
             // Copy the run of plain characters in one go.
             let start = self.pos;
+            self.pos = crate::canonical::skip_plain_words(self.s, self.pos);
             while let Some(b) = self.peek() {
                 if b == b'"' || b == b'\\' || b < 0x20 {
                     break;

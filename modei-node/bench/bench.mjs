@@ -14,7 +14,7 @@ import { measure, measureAsync, table } from './harness.mjs';
 
 const m = createRequire(import.meta.url)('..');
 
-export function fixture(m) {
+export function fixture(m, passportId = 'pp_bench_0001') {
   const issuer = m.SigningKey.fromSeed(new Uint8Array(32).fill(0x11));
   const agent = m.SigningKey.fromSeed(new Uint8Array(32).fill(0xa1));
   const jwk = issuer.publicKey.toJwk();
@@ -25,7 +25,7 @@ export function fixture(m) {
   const now = Date.parse('2026-06-01T00:00:00Z');
   const token = m.issuePassport(issuer, 'acme', 'acme-2026', {
     agent_key: agent.publicKey.toBase64(),
-    passport_id: 'pp_bench_0001',
+    passport_id: passportId,
     agent_name: 'Email assistant',
     issued_at: now - 60_000,
     expires_at: now + 3_600_000,
@@ -72,9 +72,22 @@ async function main() {
   rows.push(await measureAsync('jose 6 jwtVerify (CryptoKey)', () => jose.jwtVerify(f.token, cryptoKey, joseOpts)));
   rows.push(measure('node:crypto verify (signature only, same token)', () => crypto.verify(null, signed, keyObject, sig)));
   rows.push(measure('node:crypto hand-rolled JWT verify (split, JSON, sig, claims)', () => handRolled(f.token)));
-  if (m.Gate) {
-    // Full gate check: filled in when the gate lands in the facade.
-  }
+  // Full gate check: verify + constraints + state + a signed, chained attestation.
+  const gateConfig = (capacity) => ({
+    gate_id: 'gate:flights-prod', profile: 'L1', checkpoints: false, cache_capacity: capacity,
+    trust_store: f.store, signing_key: { seed_hex: '07'.repeat(32), key_id: 'gk1' },
+  });
+  const req = { passport: f.token, action: 'api:read', cost_cents: 10 };
+  const warmGate = new m.Gate(gateConfig(4096));
+  if (warmGate.check(req, f.now).decision !== 'allow') throw new Error('gate does not allow the fixture');
+  rows.push(measure('modei-core Gate.check, warm (verified passport cached), attested', () => warmGate.check(req, f.now)));
+  // Cold: a one-entry cache and two tokens taken in turn, so every check verifies afresh.
+  const other = fixture(m, 'pp_bench_0002').token;
+  const coldGate = new m.Gate(gateConfig(1));
+  const reqs = [req, { ...req, passport: other }];
+  let turn = 0;
+  if (coldGate.check(reqs[1], f.now).decision !== 'allow') throw new Error('gate does not allow the second token');
+  rows.push(measure('modei-core Gate.check, cold (verify every time), attested', () => coldGate.check(reqs[turn ^= 1], f.now)));
   console.log(`modei-core ${m.version()} on Node ${process.version}, ${f.token.length}-byte token, ${process.arch}`);
   console.log(table(rows, 'jose 6 jwtVerify (KeyObject)'));
   return rows;
