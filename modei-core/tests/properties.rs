@@ -75,6 +75,12 @@ fn self_issued(perms: &[Permission], seed: u8) -> (String, SigningKey) {
     (iss.self_issue(&agent).unwrap(), agent)
 }
 
+fn json_limit(v: i64) -> Map<String, Value> {
+    let mut m = Map::new();
+    m.insert("max_per_action_cost".into(), Value::from(v));
+    m
+}
+
 fn verifier() -> Verifier {
     Verifier::new(TrustStore::new(), Policy::new().allow_self_issued(true))
 }
@@ -205,7 +211,70 @@ proptest! {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(24))]
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    /// The delegation builder signs exactly the delegations the rules allow (a subset of the
+    /// parent's permissions, each limit at most the parent's), and what it signs verifies with
+    /// the child's permissions.
+    #[test]
+    fn delegation_builder_follows_the_subset_and_tightening_rules(
+        parent_limits in prop::collection::btree_map("[a-z]{1,6}:[a-z]{1,6}", 1i64..100_000, 1..5),
+        picks in prop::collection::vec((any::<prop::sample::Index>(), -50_000i64..50_000), 1..5),
+        extra in prop::option::weighted(0.2, "[a-z]{1,6}:[a-z]{1,6}"),
+    ) {
+        use modei_core::envelope::{verify_wire, DelegationBuilder, SelfIssue, VerifyOptions};
+        let limit = |v: i64| json_limit(v);
+        let root_key = SigningKey::from_seed(&[21; 32]);
+        let child_key = SigningKey::from_seed(&[22; 32]);
+        let at = |ms: i64| Timestamp::from_unix_millis(ms);
+        let parent = SelfIssue {
+            passport_id: "pp_prop_parent".into(),
+            agent_name: None,
+            permissions: parent_limits
+                .iter()
+                .map(|(k, v)| Permission { permission_key: k.clone(), constraints: limit(*v) })
+                .collect(),
+            issued_at: at(T0 - 7_200_000),
+            expires_at: at(T0 + 86_400_000),
+            delegation_authority: true,
+            verification_evidence: vec![],
+        }
+        .sign(&root_key)
+        .unwrap();
+        let keys: Vec<&String> = parent_limits.keys().collect();
+        let mut child: std::collections::BTreeMap<String, i64> = Default::default();
+        for (ix, delta) in &picks {
+            let k = keys[ix.index(keys.len())];
+            child.insert(k.clone(), (parent_limits[k] + delta).max(0));
+        }
+        let mut allowed = child.iter().all(|(k, v)| *v <= parent_limits[k]);
+        if let Some(x) = &extra {
+            if !parent_limits.contains_key(x) {
+                allowed = false;
+            }
+            child.entry(x.clone()).or_insert(1);
+        }
+        let perms: Vec<Permission> = child
+            .iter()
+            .map(|(k, v)| Permission { permission_key: k.clone(), constraints: limit(*v) })
+            .collect();
+        let signed = DelegationBuilder::new(
+            &parent,
+            child_key.public_key(),
+            "pp_prop_child".to_string(),
+            at(T0 - 3_600_000),
+        )
+        .permissions(perms.clone())
+        .sign(&root_key);
+        prop_assert_eq!(signed.is_ok(), allowed, "{:?}", signed.as_ref().err());
+        if let Ok(env) = signed {
+            let wire = serde_json::to_vec(&env.to_wire()).unwrap();
+            let v = verify_wire(&wire, &VerifyOptions::at(at(T0)));
+            prop_assert!(v.is_ok(), "{:?}", v.err());
+            let p = verifier().verify(&wire, at(T0)).unwrap();
+            prop_assert_eq!(p.permissions, perms);
+        }
+    }
 
     /// Threads reserving random amounts against one cap: the committed total never exceeds the
     /// cap and equals the sum of the reservations that were granted.
