@@ -709,7 +709,12 @@ mod imp {
             let program = compiled.map_err(|e| {
                 let mut s = e.to_string();
                 if s.len() > 1024 {
-                    s.truncate(1024);
+                    // The parser's message quotes the input: cut on a char boundary.
+                    let mut end = 1024;
+                    while !s.is_char_boundary(end) {
+                        end -= 1;
+                    }
+                    s.truncate(end);
                 }
                 cel_err(format!("syntax: {s}"))
             })?;

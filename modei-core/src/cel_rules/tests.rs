@@ -354,3 +354,22 @@ fn random_expressions_never_crash_the_parser() {
         .unwrap();
     h.join().unwrap();
 }
+
+/// Found by the `cel_eval` fuzz target: a syntax error whose message is longer than 1024 bytes
+/// with a multi-byte character across byte 1024 panicked while the message was shortened.
+#[test]
+fn long_syntax_error_with_multibyte_text_is_an_error_not_a_panic() {
+    let crash: &[u8] = &[
+        115, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 115, 116, 46, 109, 101, 116, 97, 100, 97, 116, 97,
+        46, 116, 120, 105, 115, 116, 115, 216, 147, 44, 32, 116, 32, 54, 52,
+    ];
+    let e = CelEngine::new();
+    let r = e.check(std::str::from_utf8(crash).unwrap());
+    assert_eq!(r.unwrap_err().code(), Code::CelError);
+    // Every cut position of a long message with multi-byte text.
+    for pad in 0..8 {
+        let expr = format!("{}{}", "a".repeat(pad), "é(".repeat(700));
+        let r = e.check(&expr);
+        assert!(r.is_err());
+    }
+}
