@@ -19,9 +19,9 @@ for t in "${TARGETS[@]}"; do
   echo "== $t (${SECS}s)"
   mkdir -p "corpus/$t"
   if cargo +nightly fuzz run "$t" "corpus/$t" -- \
-      -max_total_time="$SECS" -jobs=1 -workers=1 -rss_limit_mb=2048 -timeout=10 \
+      -max_total_time="$SECS" -rss_limit_mb=2048 -timeout=10 \
       -max_len=131072 -print_final_stats=1 >"logs/$t.log" 2>&1; then
-    grep -E "^(stat::number_of_executed_units|stat::peak_rss_mb)|cov:" "logs/$t.log" | tail -3
+    grep -E "DONE|^stat::(number_of_executed_units|peak_rss_mb)" "logs/$t.log" | tail -3
   else
     status=1
     echo "!! $t failed: see fuzz/logs/$t.log and fuzz/artifacts/$t/"

@@ -11,11 +11,12 @@ use std::sync::OnceLock;
 fn verifier() -> &'static Verifier {
     static V: OnceLock<Verifier> = OnceLock::new();
     V.get_or_init(|| {
-        let store = TrustStore::from_json(
-            include_bytes!("../../testvectors/jwt/trust-store.json"),
-            "trust-store.json",
-        )
-        .expect("vector trust store");
+        // The vector file holds the store in its `trust_store` member.
+        let doc: serde_json::Value =
+            serde_json::from_slice(include_bytes!("../../testvectors/jwt/trust-store.json"))
+                .expect("vector file");
+        let store = TrustStore::from_json(doc["trust_store"].to_string().as_bytes(), "trust-store.json")
+            .expect("vector trust store");
         Verifier::new(store, Policy::new().allow_self_issued(true)).with_options(VerifierOptions {
             gate_id: Some("gate:fuzz".into()),
             ..VerifierOptions::default()
