@@ -272,7 +272,7 @@ def test_two_threads_are_inside_check_at_the_same_time():
 
     Thread B spins a pure-Python counter, which needs the GIL. Thread A records the counter just
     before and just after each `check`. If `check` kept the GIL, B could not advance during any
-    call (forced GIL hand-offs are switched off for the loop). Seeing B advance during most calls proves `check` runs without the GIL, so two threads
+    call (forced GIL hand-offs are switched off for the loop). Seeing B advance during calls proves `check` runs without the GIL, so two threads
     (two checks, or a check and other Python work) proceed in parallel. It counts progress, not
     speed, so it holds on a loaded or an idle machine. The work per check is made non-trivial
     (60 KB of metadata, parsed and scanned without the GIL).
@@ -302,10 +302,10 @@ def test_two_threads_are_inside_check_at_the_same_time():
     b = threading.Thread(target=spin)
     b.start()
     started.wait()
-    sys.setswitchinterval(2.0)
+    sys.setswitchinterval(30.0)
     advanced = 0
     try:
-        for _ in range(40):
+        for _ in range(200):
             before = counter[0]
             g.check(req, now=NOW)
             if counter[0] > before:
@@ -314,4 +314,8 @@ def test_two_threads_are_inside_check_at_the_same_time():
         sys.setswitchinterval(old_interval)
         stop.set()
         b.join()
-    assert advanced >= 20, f"the other thread ran during only {advanced} of 40 checks"
+    # Held GIL: exactly 0 (nothing in the loop can hand it over). Released: B runs whenever the
+    # OS schedules it during a check, which on an idle machine is nearly every check and on a
+    # machine saturated by other processes still a good fraction (25% seen with 3 fuzzers on 2
+    # cores). A handful is proof; the margin keeps it deterministic in practice.
+    assert advanced >= 5, f"the other thread ran during only {advanced} of 200 checks"
