@@ -267,6 +267,27 @@ pub trait StateStore: Send + Sync {
     /// the caller then re-reads with [`next_sequence`](Self::next_sequence) and re-signs.
     fn commit_head(&self, chain: &str, sequence: u64, hash: &str) -> Result<bool>;
 
+    /// Keeps a hold's record (JSON text) where every replica can read it, until `expires_at`,
+    /// so an operator's approval can be presented at any replica. Returns false when this
+    /// store is not shared (the default: the gate's own hold table suffices).
+    fn put_hold_record(
+        &self,
+        hold_id: &str,
+        record: &str,
+        now: Timestamp,
+        expires_at: Timestamp,
+    ) -> Result<bool> {
+        let _ = (hold_id, record, now, expires_at);
+        Ok(false)
+    }
+
+    /// A hold record kept by [`put_hold_record`](Self::put_hold_record), if any. Whether the
+    /// hold is still open is decided by `commit_hold` / `release_hold`, not by this record.
+    fn get_hold_record(&self, hold_id: &str) -> Result<Option<String>> {
+        let _ = hold_id;
+        Ok(None)
+    }
+
     /// Records a nonce unless it was already seen and has not expired. Returns true if fresh.
     fn check_nonce(
         &self,
@@ -389,6 +410,8 @@ struct Shard {
     nonces: HashMap<(String, String), i64>,
     chains: HashMap<String, (u64, String)>,
     heartbeats: HashMap<String, Timestamp>,
+    /// Hold id → (record, expires at ms): gates sharing this store take each other's approvals.
+    hold_records: HashMap<String, (String, i64)>,
 }
 
 /// The in-memory [`StateStore`]: 16 shards of `Mutex<HashMap>` keyed by a hash of the
@@ -696,6 +719,36 @@ impl StateStore for MemoryStateStore {
 
     fn last_heartbeat(&self, subject: &str) -> Result<Option<Timestamp>> {
         Ok(self.shard(subject)?.heartbeats.get(subject).copied())
+    }
+
+    fn put_hold_record(
+        &self,
+        hold_id: &str,
+        record: &str,
+        now: Timestamp,
+        expires_at: Timestamp,
+    ) -> Result<bool> {
+        let mut shard = self.shard(hold_id)?;
+        let now_ms = now.unix_millis();
+        if shard.hold_records.len() >= self.limits.chains_per_shard {
+            shard.hold_records.retain(|_, (_, exp)| *exp > now_ms);
+            if shard.hold_records.len() >= self.limits.chains_per_shard {
+                return Err(Self::full("hold records"));
+            }
+        }
+        shard.hold_records.insert(
+            hold_id.to_owned(),
+            (record.to_owned(), expires_at.unix_millis()),
+        );
+        Ok(true)
+    }
+
+    fn get_hold_record(&self, hold_id: &str) -> Result<Option<String>> {
+        Ok(self
+            .shard(hold_id)?
+            .hold_records
+            .get(hold_id)
+            .map(|(r, _)| r.clone()))
     }
 }
 

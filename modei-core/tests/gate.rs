@@ -1322,3 +1322,37 @@ fn a_replica_log_that_cannot_hold_segments_fails_closed() {
         .unwrap_or("")
         .contains("could not be attested"));
 }
+
+#[test]
+fn a_hold_made_at_one_replica_is_approved_at_another_once() {
+    let state: Arc<dyn modei_core::state::StateStore> =
+        Arc::new(modei_core::state::MemoryStateStore::new());
+    let ((a, _), (b, _)) = (replica(state.clone(), true), replica(state, true));
+    let pp = passport(
+        json!({"pay:send": {"core:cost:approval_threshold": 5000, "core:cost:max_cumulative": 10000}}),
+    );
+    let r = req(&pp, "pay:send").cost(6000);
+    let held = a.check_at(&r, at(T0));
+    assert_eq!(held.decision, Decision::RequestHold);
+    // The reservation is shared: at B, 6000 + 4001 > 10000 already.
+    assert_eq!(
+        reason(&b.check_at(&req(&pp, "pay:send").cost(4001), at(T0 + 1))),
+        "core:cost:max_cumulative"
+    );
+    let mut again = r.clone();
+    again.approval = Some(approve(&held, ApprovalDecision::Approved, T0 + MIN));
+    // Approved at B, which never saw the hold.
+    let ok = b.check_at(&again, at(T0 + MIN));
+    assert_eq!(ok.decision, Decision::Allow, "{ok:?}");
+    assert_eq!(ok.recorded_as, Recorded::Approved);
+    // The same approval at A (which still lists the hold) finds the reservation gone: once only.
+    let twice = a.check_at(&again, at(T0 + MIN + 1));
+    assert_eq!(twice.decision, Decision::Block, "{twice:?}");
+    assert_eq!(reason(&twice), "hold_expired");
+    // A forged hold id is not found anywhere.
+    let mut forged = r.clone();
+    let mut ap = approve(&held, ApprovalDecision::Approved, T0 + MIN);
+    ap.hold_id = "appr_000000000000000000000000".into();
+    forged.approval = Some(ap);
+    assert_ne!(b.check_at(&forged, at(T0 + MIN)).decision, Decision::Allow);
+}

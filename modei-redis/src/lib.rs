@@ -633,6 +633,36 @@ impl StateStore for RedisStateStore {
             .map(|_| ())
     }
 
+    fn put_hold_record(
+        &self,
+        hold_id: &str,
+        record: &str,
+        now: Timestamp,
+        expires_at: Timestamp,
+    ) -> Result<bool> {
+        let key = format!("{}hr:{{{}}}", self.prefix, escape(hold_id));
+        let ttl = (expires_at.unix_millis() - now.unix_millis()).max(1) + self.grace_ms();
+        self.run(|c| {
+            redis::cmd("SET")
+                .arg(&key)
+                .arg(record)
+                .arg("PX")
+                .arg(ttl)
+                .query::<Value>(c)
+        })?;
+        Ok(true)
+    }
+
+    fn get_hold_record(&self, hold_id: &str) -> Result<Option<String>> {
+        let key = format!("{}hr:{{{}}}", self.prefix, escape(hold_id));
+        match self.run(|c| redis::cmd("GET").arg(&key).query::<Value>(c))? {
+            Value::Nil => Ok(None),
+            v => String::from_redis_value(v)
+                .map(Some)
+                .map_err(|_| malformed("get_hold_record")),
+        }
+    }
+
     fn last_heartbeat(&self, subject: &str) -> Result<Option<Timestamp>> {
         let key = format!("{}hb:{{{}}}", self.prefix, escape(subject));
         let v = self.run(|c| redis::cmd("GET").arg(&key).query::<Value>(c))?;

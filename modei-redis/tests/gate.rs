@@ -281,3 +281,65 @@ fn replica_threads_extend_one_attestation_chain() {
         .collect();
     assert_one_chain(all, 120, "chain-threads");
 }
+
+#[test]
+fn a_hold_made_at_one_replica_is_approved_at_another_once() {
+    use modei_core::constraints::Decision;
+    use modei_core::envelope::Permission;
+    use modei_core::gate::{Approval, ApprovalDecision, Profile};
+    use modei_core::keys::SigningKey;
+    use modei_core::passport::JwtIssue;
+    use modei_core::trust::TrustStore;
+    let Some(server) = Server::start() else {
+        return;
+    };
+    let t = Timestamp::from_unix_millis(1_767_225_600_000);
+    let operator = SigningKey::from_seed(&[3; 32]);
+    let gate = || {
+        let cfg = GateConfig::new("holds-replicas", Profile::L1, TrustStore::new())
+            .with_signing_key(SigningKey::from_seed(&[7; 32]), "gk1")
+            .with_operator("op-1", operator.public_key())
+            .with_state(redis(&server, "holds-replicas"));
+        Gate::new(cfg).unwrap()
+    };
+    let (a, b) = (gate(), gate());
+    let agent = SigningKey::from_seed(&[9; 32]);
+    let mut iss = JwtIssue::new(
+        "pp_holds",
+        "agent",
+        agent.public_key(),
+        t.plus_millis(-3_600_000),
+        t.plus_millis(86_400_000),
+    );
+    iss.permissions = vec![Permission {
+        permission_key: "pay:*".into(),
+        constraints:
+            json!({"core:cost:approval_threshold": 5000, "core:cost:max_cumulative": 10000})
+                .as_object()
+                .cloned()
+                .unwrap(),
+    }];
+    let token = iss.self_issue(&agent).unwrap();
+    let r = GateRequest::new("pay:send").passport(&token).cost(6000);
+    let held = a.check_at(&r, t);
+    assert_eq!(held.decision, Decision::RequestHold, "{held:?}");
+    let mut again = r.clone();
+    again.approval = Some(Approval::sign(
+        held.hold_id.as_deref().unwrap(),
+        &held.request_digest,
+        ApprovalDecision::Approved,
+        "op-1",
+        t.unix_millis() + 60_000,
+        &operator,
+    ));
+    let ok = b.check_at(&again, t.plus_millis(60_000));
+    assert_eq!(ok.decision, Decision::Allow, "{ok:?}");
+    let twice = a.check_at(&again, t.plus_millis(60_001));
+    assert_eq!(twice.decision, Decision::Block, "{twice:?}");
+    // The committed 6000 counts at both replicas: 4001 more is over the 10000 cap.
+    let over = b.check_at(
+        &GateRequest::new("pay:send").passport(&token).cost(4001),
+        t.plus_millis(60_002),
+    );
+    assert_eq!(over.reason.as_deref(), Some("core:cost:max_cumulative"));
+}

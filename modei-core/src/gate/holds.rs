@@ -35,6 +35,45 @@ pub struct Hold {
 }
 
 /// How a hold ended.
+impl Hold {
+    /// The record replicas share through the state store (JSON; times in Unix ms).
+    pub fn to_record(&self) -> String {
+        serde_json::json!({
+            "hold_id": self.hold_id, "request_digest": self.request_digest,
+            "passport_id": self.passport_id, "agent_id": self.agent_id, "action": self.action,
+            "target": self.target, "permission": self.permission,
+            "reserved_cents": self.reserved_cents, "reason": self.reason, "detail": self.detail,
+            "created_at_ms": self.created_at.unix_millis(),
+            "expires_at_ms": self.expires_at.unix_millis(),
+        })
+        .to_string()
+    }
+
+    /// Reads a record written by [`Hold::to_record`]; `None` if it is not one.
+    pub fn from_record(text: &str) -> Option<Hold> {
+        let v: serde_json::Value = serde_json::from_str(text).ok()?;
+        let s = |k: &str| v.get(k)?.as_str().map(str::to_owned);
+        let ms = |k: &str| v.get(k)?.as_i64().map(Timestamp::from_unix_millis);
+        Some(Hold {
+            hold_id: s("hold_id")?,
+            request_digest: s("request_digest")?,
+            passport_id: s("passport_id")?,
+            agent_id: s("agent_id")?,
+            action: s("action")?,
+            target: match v.get("target")? {
+                serde_json::Value::Null => None,
+                t => Some(t.as_str()?.to_owned()),
+            },
+            permission: s("permission")?,
+            reserved_cents: v.get("reserved_cents")?.as_i64()?,
+            reason: s("reason")?,
+            detail: s("detail")?,
+            created_at: ms("created_at_ms")?,
+            expires_at: ms("expires_at_ms")?,
+        })
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum HoldOutcome {
     /// Approved and the request re-presented: the spend is committed.

@@ -377,7 +377,7 @@ impl Gate {
             ));
         }
         self.verify_approval(approval, now)?;
-        let hold = self.holds.get(&approval.hold_id).ok_or_else(|| {
+        let hold = self.find_hold(&approval.hold_id)?.ok_or_else(|| {
             Error::new(
                 Code::HoldNotFound,
                 format!("no open hold {:?}", approval.hold_id),
@@ -761,7 +761,17 @@ impl Gate {
                     for h in &expired {
                         let _ = self.state.release_hold(&h.passport_id, &h.hold_id, ctx.now);
                     }
-                    if !ok {
+                    // Shared stores keep the record so any replica can take the approval. A
+                    // record that cannot be kept is a hold nobody could approve: fail closed.
+                    let shared = ok
+                        && self
+                            .state
+                            .put_hold_record(&hid, &hold.to_record(), ctx.now, hold.expires_at)
+                            .is_err();
+                    if shared {
+                        self.holds.remove(&hid);
+                    }
+                    if !ok || shared {
                         let _ = self.state.release_hold(&p.passport_id, &hid, ctx.now);
                         v = Verdict {
                             evaluations: v.evaluations,
@@ -1076,7 +1086,11 @@ impl Gate {
         if let Err(e) = self.verify_approval(a, ctx.now) {
             return (Verdict::err(&e), None);
         }
-        let Some(hold) = self.holds.get(&a.hold_id) else {
+        let found = match self.find_hold(&a.hold_id) {
+            Ok(h) => h,
+            Err(e) => return (Verdict::err(&e), None),
+        };
+        let Some(hold) = found else {
             return (
                 Verdict::block(
                     Code::HoldNotFound.as_str(),
@@ -1307,6 +1321,19 @@ impl Gate {
 }
 
 impl Gate {
+    /// A hold by id: this gate's table first, then the record a replica left in a shared
+    /// state store. Whether it is still open is settled by `commit_hold` / `release_hold`.
+    fn find_hold(&self, hold_id: &str) -> Result<Option<Hold>> {
+        if let Some(h) = self.holds.get(hold_id) {
+            return Ok(Some(h));
+        }
+        Ok(self
+            .state
+            .get_hold_record(hold_id)?
+            .as_deref()
+            .and_then(Hold::from_record))
+    }
+
     /// Signs the next record of a chain whose head lives in the state store: read the head,
     /// sign, move the head by compare-and-swap; when another replica moved it first, read
     /// and sign again. Only a record whose head move succeeded is logged and returned, so no
