@@ -288,6 +288,12 @@ pub trait StateStore: Send + Sync {
         Ok(None)
     }
 
+    /// Forgets a hold's record once the hold is settled (approved, denied, expired).
+    fn remove_hold_record(&self, hold_id: &str) -> Result<()> {
+        let _ = hold_id;
+        Ok(())
+    }
+
     /// Records a nonce unless it was already seen and has not expired. Returns true if fresh.
     fn check_nonce(
         &self,
@@ -741,6 +747,11 @@ impl StateStore for MemoryStateStore {
             (record.to_owned(), expires_at.unix_millis()),
         );
         Ok(true)
+    }
+
+    fn remove_hold_record(&self, hold_id: &str) -> Result<()> {
+        self.shard(hold_id)?.hold_records.remove(hold_id);
+        Ok(())
     }
 
     fn get_hold_record(&self, hold_id: &str) -> Result<Option<String>> {

@@ -653,6 +653,12 @@ impl StateStore for RedisStateStore {
         Ok(true)
     }
 
+    fn remove_hold_record(&self, hold_id: &str) -> Result<()> {
+        let key = format!("{}hr:{{{}}}", self.prefix, escape(hold_id));
+        self.run(|c| redis::cmd("DEL").arg(&key).query::<Value>(c))
+            .map(|_| ())
+    }
+
     fn get_hold_record(&self, hold_id: &str) -> Result<Option<String>> {
         let key = format!("{}hr:{{{}}}", self.prefix, escape(hold_id));
         match self.run(|c| redis::cmd("GET").arg(&key).query::<Value>(c))? {

@@ -395,7 +395,7 @@ impl Gate {
             passport_id: Some(&hold.passport_id),
         };
         let _g = lock(self.stripe(&subject.chain));
-        self.holds.remove(&hold.hold_id);
+        self.forget_hold(&hold.hold_id);
         self.state
             .release_hold(&hold.passport_id, &hold.hold_id, now)?;
         let verdict = Verdict {
@@ -449,6 +449,7 @@ impl Gate {
         let _g = lock(self.stripe(&h.passport_id));
         // The store purges lapsed reservations on its own; this makes it explicit.
         let _ = self.state.release_hold(&h.passport_id, &h.hold_id, now);
+        let _ = self.state.remove_hold_record(&h.hold_id);
         let subject = Subject {
             chain: h.passport_id.clone(),
             agent_id: &h.agent_id,
@@ -760,6 +761,7 @@ impl Gate {
                     let (ok, expired) = self.holds.insert(hold.clone(), self.max_holds, ctx.now);
                     for h in &expired {
                         let _ = self.state.release_hold(&h.passport_id, &h.hold_id, ctx.now);
+                        let _ = self.state.remove_hold_record(&h.hold_id);
                     }
                     // Shared stores keep the record so any replica can take the approval. A
                     // record that cannot be kept is a hold nobody could approve: fail closed.
@@ -1113,7 +1115,7 @@ impl Gate {
         }
         if hold.expires_at <= ctx.now {
             if !ctx.dry_run {
-                self.holds.remove(&hold.hold_id);
+                self.forget_hold(&hold.hold_id);
                 let _ = self
                     .state
                     .release_hold(&hold.passport_id, &hold.hold_id, ctx.now);
@@ -1127,7 +1129,7 @@ impl Gate {
         match a.decision {
             ApprovalDecision::Denied => {
                 if !ctx.dry_run {
-                    self.holds.remove(&hold.hold_id);
+                    self.forget_hold(&hold.hold_id);
                     if let Err(e) =
                         self.state
                             .release_hold(&hold.passport_id, &hold.hold_id, ctx.now)
@@ -1155,7 +1157,7 @@ impl Gate {
                     {
                         Ok(true) => {}
                         Ok(false) => {
-                            self.holds.remove(&hold.hold_id);
+                            self.forget_hold(&hold.hold_id);
                             return (
                                 Verdict::block(
                                     Code::HoldExpired.as_str(),
@@ -1166,7 +1168,7 @@ impl Gate {
                         }
                         Err(e) => return (Verdict::err(&e), None),
                     }
-                    self.holds.remove(&hold.hold_id);
+                    self.forget_hold(&hold.hold_id);
                 }
                 let v = Verdict {
                     decision: Decision::Allow,
@@ -1321,6 +1323,14 @@ impl Gate {
 }
 
 impl Gate {
+    /// Settles a hold here and in a shared store (so no replica finds it again). A store that
+    /// cannot delete the record leaves it to expire: the shared reservation, already settled,
+    /// still refuses a second approval.
+    fn forget_hold(&self, hold_id: &str) {
+        self.holds.remove(hold_id);
+        let _ = self.state.remove_hold_record(hold_id);
+    }
+
     /// A hold by id: this gate's table first, then the record a replica left in a shared
     /// state store. Whether it is still open is settled by `commit_hold` / `release_hold`.
     fn find_hold(&self, hold_id: &str) -> Result<Option<Hold>> {
