@@ -197,6 +197,27 @@ fn replica_processes_extend_one_attestation_chain() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// A self-issued JWT passport (agent key from seed 9), valid from an hour before `t` to a day
+/// after, granting one permission.
+fn self_issued(passport_id: &str, permission: &str, constraints: Value, t: Timestamp) -> String {
+    use modei_core::envelope::Permission;
+    use modei_core::keys::SigningKey;
+    use modei_core::passport::JwtIssue;
+    let agent = SigningKey::from_seed(&[9; 32]);
+    let mut iss = JwtIssue::new(
+        passport_id,
+        "agent",
+        agent.public_key(),
+        t.plus_millis(-3_600_000),
+        t.plus_millis(86_400_000),
+    );
+    iss.permissions = vec![Permission {
+        permission_key: permission.into(),
+        constraints: constraints.as_object().cloned().unwrap_or_default(),
+    }];
+    iss.self_issue(&agent).unwrap()
+}
+
 /// A replica's in-memory log segment, readable after the run.
 #[derive(Clone, Default)]
 struct Segment(Arc<std::sync::Mutex<modei_core::attestation::MemoryLog>>);
@@ -224,28 +245,14 @@ impl modei_core::attestation::AttestationLog for Segment {
 
 #[test]
 fn replica_threads_extend_one_attestation_chain() {
-    use modei_core::envelope::Permission;
     use modei_core::gate::Profile;
     use modei_core::keys::SigningKey;
-    use modei_core::passport::JwtIssue;
     use modei_core::trust::TrustStore;
     let Some(server) = Server::start() else {
         return;
     };
     let t = Timestamp::from_unix_millis(1_767_225_600_000);
-    let agent = SigningKey::from_seed(&[9; 32]);
-    let mut iss = JwtIssue::new(
-        "pp_threads",
-        "agent",
-        agent.public_key(),
-        t.plus_millis(-3_600_000),
-        t.plus_millis(86_400_000),
-    );
-    iss.permissions = vec![Permission {
-        permission_key: "docs:*".into(),
-        constraints: Default::default(),
-    }];
-    let token = iss.self_issue(&agent).unwrap();
+    let token = self_issued("pp_threads", "docs:*", json!({}), t);
     let req = GateRequest::new("docs:read").passport(&token);
     // Three gates in this process, each with its own Redis connection pool and log, two
     // threads each, all deciding for one passport at once.
@@ -285,10 +292,8 @@ fn replica_threads_extend_one_attestation_chain() {
 #[test]
 fn a_hold_made_at_one_replica_is_approved_at_another_once() {
     use modei_core::constraints::Decision;
-    use modei_core::envelope::Permission;
     use modei_core::gate::{Approval, ApprovalDecision, Profile};
     use modei_core::keys::SigningKey;
-    use modei_core::passport::JwtIssue;
     use modei_core::trust::TrustStore;
     let Some(server) = Server::start() else {
         return;
@@ -303,23 +308,12 @@ fn a_hold_made_at_one_replica_is_approved_at_another_once() {
         Gate::new(cfg).unwrap()
     };
     let (a, b) = (gate(), gate());
-    let agent = SigningKey::from_seed(&[9; 32]);
-    let mut iss = JwtIssue::new(
+    let token = self_issued(
         "pp_holds",
-        "agent",
-        agent.public_key(),
-        t.plus_millis(-3_600_000),
-        t.plus_millis(86_400_000),
+        "pay:*",
+        json!({"core:cost:approval_threshold": 5000, "core:cost:max_cumulative": 10000}),
+        t,
     );
-    iss.permissions = vec![Permission {
-        permission_key: "pay:*".into(),
-        constraints:
-            json!({"core:cost:approval_threshold": 5000, "core:cost:max_cumulative": 10000})
-                .as_object()
-                .cloned()
-                .unwrap(),
-    }];
-    let token = iss.self_issue(&agent).unwrap();
     let r = GateRequest::new("pay:send").passport(&token).cost(6000);
     let held = a.check_at(&r, t);
     assert_eq!(held.decision, Decision::RequestHold, "{held:?}");

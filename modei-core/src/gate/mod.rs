@@ -765,15 +765,15 @@ impl Gate {
                     }
                     // Shared stores keep the record so any replica can take the approval. A
                     // record that cannot be kept is a hold nobody could approve: fail closed.
-                    let shared = ok
+                    let unrecorded = ok
                         && self
                             .state
                             .put_hold_record(&hid, &hold.to_record(), ctx.now, hold.expires_at)
                             .is_err();
-                    if shared {
+                    if unrecorded {
                         self.holds.remove(&hid);
                     }
-                    if !ok || shared {
+                    if !ok || unrecorded {
                         let _ = self.state.release_hold(&p.passport_id, &hid, ctx.now);
                         v = Verdict {
                             evaluations: v.evaluations,
