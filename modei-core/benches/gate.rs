@@ -5,7 +5,7 @@
 //! Run: `cargo bench -p modei-core --bench gate -- --warm-up-time 1 --measurement-time 3`
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
-use modei_core::attestation::{Attestation, AttestationLog, ChainHead};
+use modei_core::attestation::HeadsLog;
 use modei_core::envelope::{Permission, Tier};
 use modei_core::gate::{Gate, GateConfig, GateRequest, Profile};
 use modei_core::keys::{Signature, SigningKey};
@@ -14,41 +14,11 @@ use modei_core::state::{MemoryStateStore, RateCheck, Reservation, SpendCap, Stat
 use modei_core::time::Timestamp;
 use modei_core::trust::{IssuerKind, TrustStore, TrustedIssuer, TrustedKey};
 use serde_json::json;
-use std::collections::HashMap;
 use std::hint::black_box;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{Duration, Instant};
 
 const T0: i64 = 1_772_409_600_000;
-
-/// Keeps only chain heads, so a long bench does not grow a log in memory.
-#[derive(Default)]
-struct HeadsOnly {
-    heads: HashMap<(String, String), ChainHead>,
-    n: u64,
-}
-
-impl AttestationLog for HeadsOnly {
-    fn head(&self, gate_id: &str, passport_id: &str) -> ChainHead {
-        self.heads
-            .get(&(gate_id.to_owned(), passport_id.to_owned()))
-            .copied()
-            .unwrap_or_else(|| ChainHead::genesis(gate_id, passport_id))
-    }
-    fn append(&mut self, r: &Attestation) -> modei_core::Result<()> {
-        let b = r.body();
-        self.heads
-            .insert((b.gate_id.clone(), b.passport_id.clone()), r.head());
-        self.n += 1;
-        Ok(())
-    }
-    fn len(&self) -> u64 {
-        self.n
-    }
-    fn log_head(&self) -> ChainHead {
-        ChainHead::genesis("", "")
-    }
-}
 
 fn trust(issuer: &SigningKey) -> TrustStore {
     TrustStore::new()
@@ -109,7 +79,7 @@ fn gate(issuer: &SigningKey, attest: bool, checkpoints: bool) -> Gate {
     let mut cfg = GateConfig::new("gate_bench", Profile::L1, trust(issuer));
     if attest {
         cfg = cfg.with_signing_key(SigningKey::from_seed(&[9; 32]), "gate-1");
-        cfg.log = Box::new(HeadsOnly::default());
+        cfg.log = Box::new(HeadsLog::new());
         cfg.checkpoints = checkpoints;
     }
     cfg.cache_capacity = 1 << 16;

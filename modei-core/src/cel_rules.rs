@@ -236,6 +236,19 @@ impl CelRules {
     pub fn rules(&self) -> &[CelRule] {
         &self.rules
     }
+
+    /// Whether any rule reads `state` (the counters): only then must the enforcer read them
+    /// before evaluating.
+    pub fn reads_state(&self) -> bool {
+        #[cfg(feature = "cel")]
+        {
+            self.reads.reads_state()
+        }
+        #[cfg(not(feature = "cel"))]
+        {
+            false
+        }
+    }
 }
 
 /// Compiles CEL rules and caches programs by expression text. Owned by an
@@ -405,6 +418,10 @@ mod imp {
     pub(crate) struct Reads([Use; 4]);
 
     impl Reads {
+        pub(crate) fn reads_state(&self) -> bool {
+            self.0[2] != Use::Nothing
+        }
+
         fn union(&mut self, other: &Reads) {
             for (a, b) in self.0.iter_mut().zip(&other.0) {
                 a.union(b);

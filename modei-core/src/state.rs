@@ -213,6 +213,14 @@ impl Exceeded {
     }
 }
 
+/// The answer of [`StateStore::check_and_commit`]: committed, or refused with nothing
+/// committed.
+pub type CommitOutcome = std::result::Result<Committed, Exceeded>;
+
+/// Where a chain's next record goes: `(its sequence, the previous record's hash)`, as
+/// [`StateStore::next_sequence`] returns it.
+pub type NextInChain = (u64, Option<String>);
+
 /// A read of one subject's counters, for informative checks (anomaly, CEL `state`). Not a
 /// guarantee: only [`StateStore::check_and_commit`] decides caps.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -261,6 +269,20 @@ pub trait StateStore: Send + Sync {
     /// previous record)`; the first record of a chain gets sequence 1 and no previous hash.
     /// With `expected`, a different next sequence is an `attestation_sequence_gap` error.
     fn next_sequence(&self, chain: &str, expected: Option<u64>) -> Result<(u64, Option<String>)>;
+
+    /// [`check_and_commit`](Self::check_and_commit) and, in the same step, a read of `chain`'s
+    /// head as [`next_sequence`](Self::next_sequence) returns it. A gate whose attestation
+    /// chains live in the store (`shared_chains`) calls this, so a check costs one round trip
+    /// before signing and one (the [`commit_head`](Self::commit_head)) after. The default makes
+    /// the two calls; a networked store should answer both at once.
+    fn check_and_commit_reading_head(
+        &self,
+        r: &Reservation,
+        chain: &str,
+    ) -> Result<(CommitOutcome, NextInChain)> {
+        let outcome = self.check_and_commit(r)?;
+        Ok((outcome, self.next_sequence(chain, None)?))
+    }
 
     /// Advances a chain's head to `(sequence, hash)` if and only if `sequence` is the head's
     /// sequence plus one (compare-and-swap). Returns false when another writer got there first;

@@ -572,6 +572,34 @@ fn unknown_key_and_wrong_key() {
 fn logs_refuse_what_does_not_extend_the_chain() {
     let a = attestor();
     let recs = base_records(&a);
+    // A heads-only log checks appends like the memory log and ends at the same heads.
+    let (mut heads, mut mem) = (HeadsLog::new(), MemoryLog::new());
+    for r in &recs {
+        heads.append(r).unwrap();
+        mem.append(r).unwrap();
+        let b = r.body();
+        assert_eq!(
+            heads.head(&b.gate_id, &b.passport_id),
+            mem.head(&b.gate_id, &b.passport_id)
+        );
+    }
+    assert_eq!((heads.len(), heads.log_head()), (mem.len(), mem.log_head()));
+    assert_eq!(
+        heads.append(&recs[8]).unwrap_err().code(),
+        Code::AttestationFork
+    );
+    let mut fresh = HeadsLog::new();
+    assert_eq!(fresh.log_head(), MemoryLog::new().log_head());
+    assert_eq!(
+        fresh.append(&recs[4]).unwrap_err().code(),
+        Code::AttestationSequenceGap
+    );
+    // As a segment of a shared chain it takes any record past its head.
+    fresh.append_shared(&recs[4]).unwrap();
+    assert_eq!(
+        fresh.append_shared(&recs[2]).unwrap_err().code(),
+        Code::AttestationFork
+    );
     let mut log = MemoryLog::new();
     log.append(&recs[0]).unwrap();
     assert_eq!(

@@ -46,18 +46,11 @@ fn latencies(s: &dyn StateStore, n: usize) -> Vec<Duration> {
     v
 }
 
-fn pct(v: &[Duration], p: f64) -> Duration {
-    v[((v.len() as f64 - 1.0) * p).round() as usize]
-}
-
 fn main() {
     let Some(server) = common::Server::start() else {
         return;
     };
-    let secs: u64 = std::env::var("BENCH_SECS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(3);
+    let secs = common::bench_secs();
     let mut cfg = RedisConfig::new(server.url(), "bench");
     cfg.timeout = Duration::from_secs(1);
     let redis = Arc::new(RedisStateStore::new(cfg).expect("store"));
@@ -67,7 +60,12 @@ fn main() {
     let n = 20_000;
     let m = latencies(&mem, n);
     let r = latencies(redis.as_ref(), n);
-    let (mm, m99, rm, r99) = (pct(&m, 0.5), pct(&m, 0.99), pct(&r, 0.5), pct(&r, 0.99));
+    let (mm, m99, rm, r99) = (
+        common::pct(&m, 0.5),
+        common::pct(&m, 0.99),
+        common::pct(&r, 0.5),
+        common::pct(&r, 0.99),
+    );
     println!("check_and_commit latency ({n} calls each):");
     println!(
         "  memory: median {:>7.1} us  p99 {:>7.1} us",
@@ -86,30 +84,12 @@ fn main() {
     );
     println!("redis check_and_commit throughput ({secs} s per run):");
     for threads in [1usize, 2, 4] {
-        let stop = Instant::now() + Duration::from_secs(secs);
-        let t0 = Instant::now();
-        let total: u64 = std::thread::scope(|sc| {
-            let hs: Vec<_> = (0..threads)
-                .map(|th| {
-                    let s = redis.clone();
-                    sc.spawn(move || {
-                        let mut k = 0u64;
-                        while Instant::now() < stop {
-                            let r = reservation(&format!("t{th}-{}", k % 64), k as i64);
-                            if matches!(s.check_and_commit(&r), Ok(Ok(_))) {
-                                k += 1;
-                            }
-                        }
-                        k
-                    })
-                })
-                .collect();
-            hs.into_iter().map(|h| h.join().unwrap_or(0)).sum()
+        let s = &redis;
+        let per_s = common::per_second(threads, secs, |th, k| {
+            let r = reservation(&format!("t{th}-{}", k % 64), k as i64);
+            matches!(s.check_and_commit(&r), Ok(Ok(_)))
         });
-        println!(
-            "  {threads} thread(s): {:>8.0} ops/s",
-            total as f64 / t0.elapsed().as_secs_f64()
-        );
+        println!("  {threads} thread(s): {per_s:>8.0} ops/s");
     }
     // Other operations, one thread, mean per call.
     let t = Instant::now();

@@ -24,9 +24,12 @@
 mod scripts;
 
 use modei_core::error::{Code, Error, Result};
-use modei_core::state::{Committed, Exceeded, Reservation, StateSnapshot, StateStore, Window};
+use modei_core::state::{
+    CommitOutcome, Committed, Exceeded, NextInChain, Reservation, StateSnapshot, StateStore, Window,
+};
 use modei_core::time::Timestamp;
 use redis::{Cmd, Connection, ErrorKind, FromRedisValue, ServerErrorKind, Value};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -153,6 +156,8 @@ pub struct RedisStateStore {
     cfg: RedisConfig,
     prefix: String,
     idle: Mutex<Vec<Connection>>,
+    /// Requests sent (see [`RedisStateStore::round_trips`]).
+    round_trips: AtomicU64,
     check: Script,
     snap: Script,
     resolve: Script,
@@ -263,6 +268,7 @@ impl RedisStateStore {
             prefix: format!("modei:{}:", escape(&cfg.gate_id)),
             cfg,
             idle: Mutex::new(Vec::new()),
+            round_trips: AtomicU64::new(0),
             check: Script::new(scripts::check_and_commit()),
             snap: Script::new(scripts::snapshot()),
             resolve: Script::new(scripts::RESOLVE_HOLD.to_owned()),
@@ -289,6 +295,13 @@ impl RedisStateStore {
             Value::SimpleString(_) | Value::BulkString(_) | Value::Okay => Ok(()),
             _ => Err(malformed("PING")),
         }
+    }
+
+    /// Requests this store has sent to the server so far, each one round trip (a script the
+    /// server had not cached counts two: `EVALSHA`, then `EVAL`). For metrics, and for tests
+    /// that hold a gate check to its round-trip budget.
+    pub fn round_trips(&self) -> u64 {
+        self.round_trips.load(Ordering::Relaxed)
     }
 
     fn grace_ms(&self) -> i64 {
@@ -319,6 +332,7 @@ impl RedisStateStore {
             Some(c) => c,
             None => self.connect().map_err(|e| unavailable(&e))?,
         };
+        self.round_trips.fetch_add(1, Ordering::Relaxed);
         match f(&mut conn) {
             Ok(v) => {
                 let mut idle = self.idle();
@@ -349,6 +363,7 @@ impl RedisStateStore {
             };
             match build("EVALSHA", &s.sha).query::<Value>(c) {
                 Err(e) if e.kind() == ErrorKind::Server(ServerErrorKind::NoScript) => {
+                    self.round_trips.fetch_add(1, Ordering::Relaxed);
                     build("EVAL", &s.src).query::<Value>(c)
                 }
                 r => r,
@@ -416,47 +431,12 @@ impl RedisStateStore {
         }
     }
 
-    fn chain_key(&self, chain: &str) -> String {
-        format!("{}q:{{{}}}", self.prefix, escape(chain))
-    }
-}
-
-fn window_suffix(w: Window, now: Timestamp) -> String {
-    match w {
-        Window::Total => ":total".to_owned(),
-        w => format!(":{}:{}", w.as_str(), w.start(now)),
-    }
-}
-
-impl StateStore for RedisStateStore {
-    fn snapshot(&self, subject: &str, counter: &str, now: Timestamp) -> Result<StateSnapshot> {
-        let keys = self.counter_keys(subject, counter, now);
-        let args = [
-            now.unix_millis().to_string(),
-            now.unix_millis().div_euclid(MINUTE_MS).to_string(),
-        ];
-        let v = ints(&self.eval(&self.snap, &keys, &args)?, "snapshot")?;
-        let [cm, ch, cd, sh, sd, smo, st, recent, base] = v[..] else {
-            return Err(malformed("snapshot"));
-        };
-        let u = |x: i64| u64::try_from(x).unwrap_or(0);
-        Ok(StateSnapshot {
-            count_minute: u(cm),
-            count_hour: u(ch),
-            count_day: u(cd),
-            spend_hour: sh,
-            spend_day: sd,
-            spend_month: smo,
-            spend_total: st,
-            recent_5m: u(recent),
-            baseline_30m: u(base),
-        })
-    }
-
-    fn check_and_commit(
+    /// `check_and_commit`, and with `chain` the head read in the same script.
+    fn check(
         &self,
         r: &Reservation,
-    ) -> Result<std::result::Result<Committed, Exceeded>> {
+        chain: Option<&str>,
+    ) -> Result<(CommitOutcome, Option<NextInChain>)> {
         if r.amount < 0 {
             return Err(Error::new(
                 Code::InvalidArgument,
@@ -470,7 +450,7 @@ impl StateStore for RedisStateStore {
             ));
         }
         let now_ms = r.now.unix_millis();
-        let keys = self.counter_keys(&r.subject, &r.counter, r.now);
+        let mut keys = self.counter_keys(&r.subject, &r.counter, r.now);
         let (hold_id, hold_exp) = match &r.hold {
             Some(h) => {
                 if h.id.is_empty() {
@@ -505,8 +485,29 @@ impl StateStore for RedisStateStore {
             args.push(window_index(cap.window).to_string());
             args.push(clamp(cap.cap).to_string());
         }
-        let v = ints(&self.eval(&self.check, &keys, &args)?, "check_and_commit")?;
-        match v.first() {
+        let (v, head) = match chain {
+            None => (self.eval(&self.check, &keys, &args)?, None),
+            Some(chain) => {
+                keys.push(self.chain_key(chain));
+                match self.eval(&self.check, &keys, &args)? {
+                    Value::Array(mut parts) if parts.len() == 3 => {
+                        let hash = head_field(parts.pop())?;
+                        let seq = head_field(parts.pop())?;
+                        let seq = match seq {
+                            None => None,
+                            Some(s) => Some(s.parse::<u64>().map_err(|_| malformed("chain head"))?),
+                        };
+                        (
+                            parts.pop().unwrap_or(Value::Nil),
+                            Some(next_after(seq, hash)),
+                        )
+                    }
+                    _ => return Err(malformed("check_and_commit")),
+                }
+            }
+        };
+        let v = ints(&v, "check_and_commit")?;
+        let outcome = match v.first() {
             Some(1) => {
                 let nr = r.rates.len();
                 if v.len() != 1 + nr + r.caps.len() {
@@ -551,7 +552,83 @@ impl StateStore for RedisStateStore {
                 "too many open holds on this counter; failing closed",
             )),
             _ => Err(malformed("check_and_commit")),
-        }
+        };
+        Ok((outcome?, head))
+    }
+
+    fn chain_key(&self, chain: &str) -> String {
+        format!("{}q:{{{}}}", self.prefix, escape(chain))
+    }
+}
+
+/// The next record's `(sequence, previous hash)` from a chain head as stored (none: a new
+/// chain starts at 1).
+fn next_after(seq: Option<u64>, hash: Option<String>) -> NextInChain {
+    match (seq, hash) {
+        (Some(s), Some(h)) => (s.saturating_add(1), Some(h)),
+        _ => (1, None),
+    }
+}
+
+/// One field of the head the check script returns: `""` when the chain has none.
+fn head_field(v: Option<Value>) -> Result<Option<String>> {
+    match v {
+        Some(Value::BulkString(b)) if b.is_empty() => Ok(None),
+        Some(Value::BulkString(b)) => String::from_utf8(b)
+            .map(Some)
+            .map_err(|_| malformed("chain head")),
+        _ => Err(malformed("chain head")),
+    }
+}
+
+fn window_suffix(w: Window, now: Timestamp) -> String {
+    match w {
+        Window::Total => ":total".to_owned(),
+        w => format!(":{}:{}", w.as_str(), w.start(now)),
+    }
+}
+
+impl StateStore for RedisStateStore {
+    fn snapshot(&self, subject: &str, counter: &str, now: Timestamp) -> Result<StateSnapshot> {
+        let keys = self.counter_keys(subject, counter, now);
+        let args = [
+            now.unix_millis().to_string(),
+            now.unix_millis().div_euclid(MINUTE_MS).to_string(),
+        ];
+        let v = ints(&self.eval(&self.snap, &keys, &args)?, "snapshot")?;
+        let [cm, ch, cd, sh, sd, smo, st, recent, base] = v[..] else {
+            return Err(malformed("snapshot"));
+        };
+        let u = |x: i64| u64::try_from(x).unwrap_or(0);
+        Ok(StateSnapshot {
+            count_minute: u(cm),
+            count_hour: u(ch),
+            count_day: u(cd),
+            spend_hour: sh,
+            spend_day: sd,
+            spend_month: smo,
+            spend_total: st,
+            recent_5m: u(recent),
+            baseline_30m: u(base),
+        })
+    }
+
+    fn check_and_commit(
+        &self,
+        r: &Reservation,
+    ) -> Result<std::result::Result<Committed, Exceeded>> {
+        Ok(self.check(r, None)?.0)
+    }
+
+    /// One script: the check and commit, then the chain head read (one round trip). In a
+    /// cluster the chain must share the subject's slot; the gate's chain is the subject.
+    fn check_and_commit_reading_head(
+        &self,
+        r: &Reservation,
+        chain: &str,
+    ) -> Result<(CommitOutcome, NextInChain)> {
+        let (outcome, head) = self.check(r, Some(chain))?;
+        Ok((outcome, head.ok_or_else(|| malformed("check_and_commit"))?))
     }
 
     fn release_hold(&self, subject: &str, hold_id: &str, now: Timestamp) -> Result<bool> {
@@ -571,10 +648,7 @@ impl StateStore for RedisStateStore {
                 .arg("hash")
                 .query::<(Option<u64>, Option<String>)>(c)
         })?;
-        let (seq, prev) = match v {
-            (Some(s), Some(h)) => (s.saturating_add(1), Some(h)),
-            _ => (1, None),
-        };
+        let (seq, prev) = next_after(v.0, v.1);
         if let Some(e) = expected {
             if e != seq {
                 return Err(Error::new(

@@ -39,16 +39,19 @@ end
 /// `check_and_commit`.
 ///
 /// KEYS: 1..5 window hashes (minute, hour, day, month, total), 6 the counter's holds,
-/// 7 the subject's hold index, 8 the subject's anomaly minutes.
+/// 7 the subject's hold index, 8 the subject's anomaly minutes, and optionally 9 a chain
+/// whose head is read in the same step (`check_and_commit_reading_head`).
 /// ARGV: now, amount, grace, counter (encoded), hold id ("" = none), hold expiry,
 /// max holds, minute index, ttl1..ttl5 (ms to each window's end; total: to the day's end),
 /// nrates, (window, limit)*, ncaps, (window, cap)*.
 /// Returns `{1, c1.., s1..}` committed (counts in rate order, spend in cap order),
-/// `{0, kind (1 rate, 2 cap), index, current}` exceeded, `{-1}` too many open holds.
+/// `{0, kind (1 rate, 2 cap), index, current}` exceeded, `{-1}` too many open holds; with
+/// KEYS[9], `{that, head sequence or "", head hash or ""}`.
 pub fn check_and_commit() -> String {
     format!(
         "{HOLDS_SUM}{}",
         r#"
+local function check()
 local now = tonumber(ARGV[1])
 local amount = tonumber(ARGV[2])
 local grace = tonumber(ARGV[3])
@@ -117,6 +120,13 @@ redis.call('PEXPIRE', KEYS[8], 35 * 60000 + grace)
 local out = {1}
 for r = 1, nrates do out[#out + 1] = n[rates[r]] end
 for c = 1, ncaps do out[#out + 1] = s[caps[c]] + reserved end
+return out
+end
+local out = check()
+if KEYS[9] then
+  local h = redis.call('HMGET', KEYS[9], 'seq', 'hash')
+  return {out, h[1] or '', h[2] or ''}
+end
 return out
 "#
     )

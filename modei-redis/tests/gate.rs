@@ -337,3 +337,78 @@ fn a_hold_made_at_one_replica_is_approved_at_another_once() {
     );
     assert_eq!(over.reason.as_deref(), Some("core:cost:max_cumulative"));
 }
+
+#[test]
+fn an_attested_check_costs_one_round_trip_and_two_with_shared_chains() {
+    use modei_core::gate::Profile;
+    use modei_core::keys::SigningKey;
+    use modei_core::trust::TrustStore;
+    let Some(server) = Server::start() else {
+        return;
+    };
+    let t = Timestamp::from_unix_millis(1_767_225_600_000);
+    let constraints = json!({
+        "core:rate:max_per_minute": 1000,
+        "core:cost:max_cumulative": 1_000_000,
+        "core:cost:max_per_action": 500,
+        "core:scope:domain_allowlist": ["*.example.com"],
+    });
+    for (shared, per_check) in [(false, 1), (true, 2)] {
+        let ns = format!("rt-{shared}");
+        let store = redis(&server, &ns);
+        let mut cfg = GateConfig::new(ns.as_str(), Profile::L1, TrustStore::new())
+            .with_signing_key(SigningKey::from_seed(&[7; 32]), "gk1")
+            .with_state(store.clone());
+        cfg.checkpoints = false;
+        cfg.shared_chains = shared;
+        let g = Gate::new(cfg).unwrap();
+        let token = self_issued(&format!("pp_{ns}"), "pay:*", constraints.clone(), t);
+        let req = GateRequest::new("pay:send")
+            .passport(&token)
+            .target("https://api.example.com/pay")
+            .cost(100);
+        // The first use of a script loads it (EVALSHA answered NOSCRIPT, then EVAL).
+        assert!(g.check_at(&req, t).is_allowed());
+        assert!(!g.check_at(&req.clone().cost(501), t).is_allowed());
+        let before = store.round_trips();
+        for i in 1..=10 {
+            let d = g.check_at(&req, t.plus_millis(i));
+            assert!(d.is_allowed(), "{d:?}");
+            assert!(d.attestation.is_some());
+        }
+        assert_eq!(
+            store.round_trips() - before,
+            10 * per_check,
+            "shared_chains = {shared}"
+        );
+        // Blocked before any counted limit (the domain): no reservation, so no commit; a
+        // shared chain still reads and moves its head.
+        let before = store.round_trips();
+        let off = req.clone().target("https://elsewhere.org/");
+        let d = g.check_at(&off, t.plus_millis(11));
+        assert_eq!(d.reason.as_deref(), Some("core:scope:domain_allowlist"));
+        assert_eq!(store.round_trips() - before, if shared { 2 } else { 0 });
+        // Blocked locally after a counted limit (cost above max_per_action): the counters are
+        // read so the earliest limit decides; nothing is committed.
+        let before = store.round_trips();
+        let d = g.check_at(&req.clone().cost(501), t.plus_millis(12));
+        assert_eq!(d.reason.as_deref(), Some("core:cost:max_per_action"));
+        assert_eq!(store.round_trips() - before, if shared { 3 } else { 1 });
+        // Refused by the store (the rate limit): the same as an allow.
+        let mut tight = constraints.clone();
+        tight["core:rate:max_per_minute"] = json!(11);
+        let token = self_issued(&format!("pp_{ns}"), "pay:*", tight, t);
+        let before = store.round_trips();
+        let d = g.check_at(&req.clone().passport(&token), t.plus_millis(20));
+        assert_eq!(
+            d.reason.as_deref(),
+            Some("core:rate:max_per_minute"),
+            "{d:?}"
+        );
+        assert_eq!(
+            store.round_trips() - before,
+            per_check,
+            "shared_chains = {shared}"
+        );
+    }
+}

@@ -245,6 +245,28 @@ fn sequences_compare_and_swap(s: &dyn StateStore) {
     assert_eq!(s.next_sequence("g/other", None).unwrap(), (1, None));
 }
 
+fn commits_read_the_chain_head_in_the_same_step(s: &dyn StateStore) {
+    let t = 1_767_225_600_000;
+    // A new chain: the next record is the first.
+    let (out, head) = s
+        .check_and_commit_reading_head(&spend(10, 15, t, None), "pp_h")
+        .unwrap();
+    assert!(out.is_ok(), "{out:?}");
+    assert_eq!(head, (1, None));
+    assert!(s.commit_head("pp_h", 1, "h1").unwrap());
+    // A refused reservation still reads the head (the block is attested too), commits nothing.
+    let (out, head) = s
+        .check_and_commit_reading_head(&spend(10, 15, t + 1, None), "pp_h")
+        .unwrap();
+    assert_eq!(out.unwrap_err().current, 10);
+    assert_eq!(head, (2, Some("h1".to_string())));
+    assert_eq!(s.next_sequence("pp_h", None).unwrap(), head);
+    assert_eq!(s.snapshot("p1", "buy", ts(t + 2)).unwrap().spend_day, 10);
+    // Reading the head moves nothing: the compare-and-swap still decides.
+    assert!(!s.commit_head("pp_h", 3, "h3").unwrap());
+    assert!(s.commit_head("pp_h", 2, "h2").unwrap());
+}
+
 fn nonces_expire(s: &dyn StateStore) {
     assert!(s.check_nonce("g", "n1", ts(0), ts(1000)).unwrap());
     assert!(!s.check_nonce("g", "n1", ts(999), ts(2000)).unwrap());
@@ -383,6 +405,7 @@ both!(
     day_window_rolls_at_midnight_utc,
     spend_reservations_release_and_expire,
     sequences_compare_and_swap,
+    commits_read_the_chain_head_in_the_same_step,
     nonces_expire,
     anomaly_minutes,
     heartbeats_keep_the_latest,

@@ -266,6 +266,62 @@ impl AttestationLog for MemoryLog {
     }
 }
 
+/// A log that keeps only each chain's head (and the whole log's), not the records: for a
+/// host that ships every record elsewhere itself (each gate decision carries its attestation)
+/// and wants the gate's memory to stay flat however many decisions it makes. Appends are
+/// checked exactly as in [`MemoryLog`].
+#[derive(Debug, Clone, Default)]
+pub struct HeadsLog {
+    heads: Heads,
+    n: u64,
+    last: Option<LinkHash>,
+}
+
+impl HeadsLog {
+    /// An empty log.
+    pub fn new() -> HeadsLog {
+        HeadsLog::default()
+    }
+}
+
+impl AttestationLog for HeadsLog {
+    fn head(&self, gate_id: &str, passport_id: &str) -> ChainHead {
+        self.heads.get_or_genesis(gate_id, passport_id)
+    }
+
+    fn append(&mut self, record: &Attestation) -> Result<()> {
+        self.heads.check_next(record)?;
+        self.keep(record);
+        Ok(())
+    }
+
+    fn append_shared(&mut self, record: &Attestation) -> Result<()> {
+        self.heads.check_forward(record)?;
+        self.keep(record);
+        Ok(())
+    }
+
+    fn len(&self) -> u64 {
+        self.n
+    }
+
+    fn log_head(&self) -> ChainHead {
+        ChainHead {
+            sequence: self.n,
+            hash: self.last.unwrap_or(LinkHash([0; 32])),
+        }
+    }
+}
+
+impl HeadsLog {
+    fn keep(&mut self, record: &Attestation) {
+        let b = record.body();
+        self.heads.set(&b.gate_id, &b.passport_id, record.head());
+        self.n += 1;
+        self.last = Some(record.link_hash());
+    }
+}
+
 /// Writes records as JSON Lines. Failure: `io_error`.
 pub fn export_jsonl<'a>(
     records: impl IntoIterator<Item = &'a Attestation>,

@@ -30,7 +30,7 @@ pub use checkpoint::Checkpoint;
 ))]
 pub use file::{FileLog, FsyncPolicy, TornTail};
 pub use log::{
-    attest_and_append, export_jsonl, read_jsonl_line, AttestationLog, LineRead, MemoryLog,
+    attest_and_append, export_jsonl, read_jsonl_line, AttestationLog, HeadsLog, LineRead, MemoryLog,
 };
 pub use record::{evaluations_digest, Attestation, AttestationBody, AttestationDraft, Attestor};
 #[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]

@@ -92,6 +92,11 @@ pub(super) fn cumulative(
         window,
         cap,
     });
+    counted(key, window, cap, current, c)
+}
+
+/// The evaluation of `c` cents spent (or reserved) in a window that held `current` before.
+pub(super) fn counted(key: &str, window: Window, cap: i64, current: i64, c: i64) -> Evaluation {
     Evaluation::new(
         key,
         Decision::Allow,

@@ -32,7 +32,7 @@ pub use temporal::Schedule;
 
 use crate::cel_rules::{CelEngine, CelRules};
 use crate::error::{Code, Error, Result};
-use crate::state::{HoldSpec, Reservation, StateSnapshot, StateStore, Window};
+use crate::state::{Committed, Exceeded, HoldSpec, Reservation, StateSnapshot, StateStore, Window};
 use crate::target::Target;
 use crate::time::Timestamp;
 use serde_json::{Map, Value};
@@ -330,18 +330,28 @@ impl ConstraintSet {
     pub fn keys(&self) -> Vec<&str> {
         self.entries.iter().map(|e| e.key.as_str()).collect()
     }
-    /// Whether any evaluator reads shared state (rate, cumulative spend, anomaly, CEL).
+    /// Whether any evaluator reads shared state (rate, cumulative spend, anomaly, CEL rules
+    /// reading `state`, the host's evaluators).
     pub fn needs_state(&self) -> bool {
-        self.entries.iter().any(|e| {
-            matches!(
-                e.kind,
-                Kind::Rate { .. }
-                    | Kind::Cumulative { .. }
-                    | Kind::AnomalySuspend { .. }
-                    | Kind::Cel(_)
-                    | Kind::Custom(..)
-            )
+        self.needs_snapshot() || self.first_counted().is_some()
+    }
+
+    /// Whether an evaluator must see the counters before the commit (anomaly, CEL rules
+    /// reading `state`, the host's evaluators). Rate limits and spend caps need not: the
+    /// atomic commit checks them and reports what it counted.
+    fn needs_snapshot(&self) -> bool {
+        self.entries.iter().any(|e| match &e.kind {
+            Kind::AnomalySuspend { .. } | Kind::Custom(..) => true,
+            Kind::Cel(rules) => rules.reads_state(),
+            _ => false,
         })
+    }
+
+    /// The position of the first rate limit or spend cap, in evaluation order.
+    fn first_counted(&self) -> Option<usize> {
+        self.entries
+            .iter()
+            .position(|e| matches!(e.kind, Kind::Rate { .. } | Kind::Cumulative { .. }))
     }
 }
 
@@ -582,7 +592,45 @@ impl Enforcer {
         store: &dyn StateStore,
         dry_run: bool,
     ) -> Result<Outcome> {
-        // Sets with no stateful evaluator skip the read: one round trip per decision.
+        self.enforce_committing(set, ctx, store, dry_run, |r| store.check_and_commit(r))
+    }
+
+    /// [`enforce`](Self::enforce) with the caller's atomic commit of the reservation (a gate
+    /// whose chains live in the store reads the chain head in the same step). `commit` is
+    /// called at most once, never in a dry run.
+    pub fn enforce_committing(
+        &self,
+        set: &ConstraintSet,
+        ctx: &EvalContext,
+        store: &dyn StateStore,
+        dry_run: bool,
+        commit: impl FnOnce(&Reservation) -> Result<std::result::Result<Committed, Exceeded>>,
+    ) -> Result<Outcome> {
+        // Commit first when no evaluator needs the counters before the commit: evaluate with
+        // the rate limits and spend caps provisionally passing, commit (which checks them
+        // atomically), then report what the commit counted. One round trip per decision, and
+        // none when a limit the store does not keep blocks first.
+        if !dry_run && !set.needs_snapshot() {
+            let pending = self.evaluate(set, ctx, &StateSnapshot::default());
+            match pending.reservation {
+                Some(reservation) => {
+                    return Ok(match commit(&reservation)? {
+                        Ok(counted) => counted_outcome(pending.outcome, &reservation, &counted),
+                        Err(exceeded) => exceeded_outcome(pending.outcome, &exceeded),
+                    });
+                }
+                // Blocked before any rate limit or spend cap was reached: the counters could
+                // not have changed that. Otherwise read them, so the earliest limit in
+                // evaluation order is the one reported.
+                None if set
+                    .first_counted()
+                    .is_none_or(|i| pending.outcome.evaluations.len() <= i) =>
+                {
+                    return Ok(pending.outcome);
+                }
+                None => {}
+            }
+        }
         let snap = if set.needs_state() {
             store.snapshot(&ctx.passport.passport_id, &ctx.passport.permission, ctx.now)?
         } else {
@@ -595,11 +643,27 @@ impl Enforcer {
         if dry_run {
             return Ok(pending.outcome);
         }
-        match store.check_and_commit(&reservation)? {
+        match commit(&reservation)? {
             Ok(_) => Ok(pending.outcome),
             Err(exceeded) => Ok(exceeded_outcome(pending.outcome, &exceeded)),
         }
     }
+}
+
+/// Fills in the rate limits' and spend caps' evaluations from what the atomic commit counted
+/// (the counts and spend before this action, as a snapshot would have shown them).
+fn counted_outcome(mut outcome: Outcome, r: &Reservation, counted: &Committed) -> Outcome {
+    for (rc, &after) in r.rates.iter().zip(&counted.counts) {
+        if let Some(e) = outcome.evaluations.iter_mut().find(|e| e.key == rc.key) {
+            *e = rate::counted(&rc.key, rc.window, rc.limit, after.saturating_sub(1));
+        }
+    }
+    for (cap, &after) in r.caps.iter().zip(&counted.spend) {
+        if let Some(e) = outcome.evaluations.iter_mut().find(|e| e.key == cap.key) {
+            *e = cost::counted(&cap.key, cap.window, cap.cap, after - r.amount, r.amount);
+        }
+    }
+    outcome
 }
 
 /// Rewrites a provisional outcome after the atomic commit refused a limit: the evaluation of

@@ -35,6 +35,11 @@ pub(super) fn check(
         window,
         limit,
     });
+    counted(key, window, limit, current)
+}
+
+/// The evaluation of an action counted in its window, `current` actions there before it.
+pub(super) fn counted(key: &str, window: Window, limit: u64, current: u64) -> Evaluation {
     Evaluation::new(
         key,
         Decision::Allow,

@@ -819,3 +819,176 @@ fn a_stale_snapshot_is_corrected_by_the_atomic_commit() {
         Some("1 actions this minute already; the limit is 1")
     );
 }
+
+/// A memory store that counts the reads and commits the enforcer makes.
+#[derive(Default)]
+struct Counting {
+    inner: MemoryStateStore,
+    snapshots: std::sync::atomic::AtomicUsize,
+    commits: std::sync::atomic::AtomicUsize,
+}
+
+impl Counting {
+    fn calls(&self) -> (usize, usize) {
+        use std::sync::atomic::Ordering::SeqCst;
+        (self.snapshots.swap(0, SeqCst), self.commits.swap(0, SeqCst))
+    }
+}
+
+impl StateStore for Counting {
+    fn snapshot(&self, s: &str, c: &str, now: Timestamp) -> Result<StateSnapshot> {
+        self.snapshots
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.inner.snapshot(s, c, now)
+    }
+    fn check_and_commit(
+        &self,
+        r: &Reservation,
+    ) -> Result<std::result::Result<crate::state::Committed, crate::state::Exceeded>> {
+        self.commits
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.inner.check_and_commit(r)
+    }
+    fn release_hold(&self, s: &str, h: &str, now: Timestamp) -> Result<bool> {
+        self.inner.release_hold(s, h, now)
+    }
+    fn commit_hold(&self, s: &str, h: &str, now: Timestamp) -> Result<bool> {
+        self.inner.commit_hold(s, h, now)
+    }
+    fn next_sequence(&self, c: &str, e: Option<u64>) -> Result<(u64, Option<String>)> {
+        self.inner.next_sequence(c, e)
+    }
+    fn commit_head(&self, c: &str, seq: u64, h: &str) -> Result<bool> {
+        self.inner.commit_head(c, seq, h)
+    }
+    fn check_nonce(&self, s: &str, n: &str, now: Timestamp, exp: Timestamp) -> Result<bool> {
+        self.inner.check_nonce(s, n, now, exp)
+    }
+    fn record_heartbeat(&self, s: &str, at: Timestamp) -> Result<()> {
+        self.inner.record_heartbeat(s, at)
+    }
+    fn last_heartbeat(&self, s: &str) -> Result<Option<Timestamp>> {
+        self.inner.last_heartbeat(s)
+    }
+}
+
+#[test]
+fn rate_limits_and_spend_caps_cost_one_store_call_and_report_what_it_counted() {
+    let e = Enforcer::new();
+    let store = Counting::default();
+    let s = set(json!({
+        "core:scope:action_blocklist": ["nope"],
+        "core:rate:max_per_minute": 3,
+        "core:cost:max_cumulative": 1000,
+        "core:cost:max_per_action": 600,
+    }));
+    let go = |action: &str, cost: i64, ms: i64| {
+        let mut c = ctx(action, ms);
+        c.cost_cents = cost;
+        e.enforce(&s, &c, &store, false).unwrap()
+    };
+    // Allowed: the commit alone, and the evaluations show the counters before this action,
+    // exactly as a snapshot would have.
+    go("buy", 300, JAN1);
+    assert_eq!(store.calls(), (0, 1));
+    let o = go("buy", 400, JAN1 + 1);
+    assert_eq!(store.calls(), (0, 1));
+    assert_eq!(o.decision, Decision::Allow);
+    let by_key = |o: &Outcome, k: &str| o.evaluations.iter().find(|x| x.key == k).cloned().unwrap();
+    let rate = by_key(&o, "core:rate:max_per_minute");
+    assert_eq!(
+        (rate.observed, rate.detail.as_str()),
+        (json!(1), "2 of 3 this minute")
+    );
+    let spend = by_key(&o, "core:cost:max_cumulative");
+    assert_eq!(
+        (spend.observed, spend.detail.as_str()),
+        (json!(300), "day spend 300 + 400 within 1000 cents")
+    );
+    // The same request evaluated against a fresh snapshot reads the same.
+    let mut c = ctx("buy", JAN1 + 1);
+    c.cost_cents = 400;
+    let snap = store.inner.snapshot("pp_1", "perm", ts(JAN1 + 1)).unwrap();
+    store.calls();
+    let mut at_snapshot = e
+        .evaluate(
+            &s,
+            &c,
+            &StateSnapshot {
+                count_minute: 1,
+                spend_day: 300,
+                ..snap
+            },
+        )
+        .outcome;
+    at_snapshot.hold_id = None;
+    assert_eq!(at_snapshot.evaluations, o.evaluations);
+    // Blocked before any counted limit: no store call at all.
+    assert_eq!(
+        go("nope", 1, JAN1 + 2).reason.as_deref(),
+        Some("core:scope:action_blocklist")
+    );
+    assert_eq!(store.calls(), (0, 0));
+    // Refused by the commit: one call, the cap's evaluation blocks with the counted spend.
+    let o = go("buy", 301, JAN1 + 3);
+    assert_eq!(store.calls(), (0, 1));
+    assert_eq!(
+        (o.reason.as_deref(), o.detail.as_deref()),
+        (
+            Some("core:cost:max_cumulative"),
+            Some("day spend 700 + 301 would exceed 1000 cents")
+        )
+    );
+    // Blocked locally after a counted limit (cost above max_per_action): the counters are
+    // read so the earliest limit in evaluation order decides; here the rate limit (2 of 3
+    // used, then this third one is fine), so max_per_action blocks. Nothing is committed.
+    let o = go("buy", 601, JAN1 + 4);
+    assert_eq!(store.calls(), (1, 0));
+    assert_eq!(o.reason.as_deref(), Some("core:cost:max_per_action"));
+    go("buy", 0, JAN1 + 5);
+    store.calls();
+    // Now the minute is full: the rate limit comes first in Modei's order, so it is the
+    // reason even though max_per_action would block too.
+    let o = go("buy", 601, JAN1 + 6);
+    assert_eq!(store.calls(), (1, 0));
+    assert_eq!(o.reason.as_deref(), Some("core:rate:max_per_minute"));
+    // A dry run reads and never commits.
+    let mut c = ctx("buy", JAN1 + 7);
+    c.cost_cents = 1;
+    e.enforce(&s, &c, &store, true).unwrap();
+    assert_eq!(store.calls(), (1, 0));
+}
+
+#[test]
+fn only_evaluators_that_read_the_counters_cost_a_snapshot() {
+    let e = Enforcer::new();
+    let store = Counting::default();
+    let mut needs: Vec<(Value, usize)> = vec![
+        (json!({"core:rate:max_per_day": 5}), 0),
+        (
+            json!({"core:safety:anomaly_suspend": true, "core:rate:max_per_day": 5}),
+            1,
+        ),
+    ];
+    if cfg!(feature = "cel") {
+        needs.push((
+            json!({"core:cel:rules": [{"expr": "request.cost_cents < 100"}]}),
+            0,
+        ));
+        needs.push((
+            json!({"core:cel:rules": [{"expr": "state.count.day < 100"}]}),
+            1,
+        ));
+    }
+    for (m, snapshots) in needs {
+        let s = set(m.clone());
+        assert_eq!(
+            e.enforce(&s, &ctx("a", JAN1), &store, false)
+                .unwrap()
+                .decision,
+            Decision::Allow,
+            "{m}"
+        );
+        assert_eq!(store.calls(), (snapshots, 1), "{m}");
+    }
+}

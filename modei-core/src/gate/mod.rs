@@ -51,7 +51,7 @@ use crate::error::{Code, Error, Result};
 use crate::keys::{PublicKey, Signature};
 use crate::passport::{Passport, Verifier, VerifierOptions};
 use crate::revocation::{check_freshness, RevocationSource, Warning};
-use crate::state::StateStore;
+use crate::state::{NextInChain, StateStore};
 use crate::target::Target;
 use crate::time::{Clock, Timestamp};
 use crate::trust::IssuerKind;
@@ -177,6 +177,9 @@ struct Ctx<'r> {
     cached: bool,
     /// The canonical target of a resolved hold (when `target` is not parsed again).
     stored_target: Option<String>,
+    /// With `shared_chains`: the chain head read together with the state commit, so the
+    /// attestation needs no read of its own.
+    head_read: Option<NextInChain>,
 }
 
 impl Ctx<'_> {
@@ -419,6 +422,7 @@ impl Gate {
             warnings: Vec::new(),
             cached: false,
             stored_target: hold.target.clone(),
+            head_read: None,
         };
         let d = self.finish_locked(
             &ctx,
@@ -465,6 +469,7 @@ impl Gate {
             warnings: Vec::new(),
             cached: false,
             stored_target: h.target.clone(),
+            head_read: None,
         };
         let v = Verdict {
             decision: Decision::Block,
@@ -522,6 +527,7 @@ impl Gate {
             warnings: Vec::new(),
             cached: false,
             stored_target: None,
+            head_read: None,
         };
         let unverified = || Subject {
             chain: UNVERIFIED_CHAIN.to_owned(),
@@ -624,14 +630,7 @@ impl Gate {
                 permission: String::new(),
             };
             let _g = (!ctx.dry_run && self.attesting.is_some()).then(|| lock(self.stripe(&chain)));
-            let v =
-                match self
-                    .enforcer
-                    .enforce(&self.anon_set, &ectx, self.state.as_ref(), ctx.dry_run)
-                {
-                    Ok(o) => outcome_verdict(o),
-                    Err(e) => Verdict::err(&e),
-                };
+            let v = self.enforce(ctx, &self.anon_set, &ectx, &chain);
             let mut d =
                 self.finish_locked(ctx, &subject, v, Some(&self.anon_effective), None, None);
             d.upgrade = Some(upgrade);
@@ -733,14 +732,7 @@ impl Gate {
         }
         let guard =
             (!ctx.dry_run && self.attesting.is_some()).then(|| lock(self.stripe(&subject.chain)));
-        let mut v =
-            match self
-                .enforcer
-                .enforce(&prepared.set, &ectx, self.state.as_ref(), ctx.dry_run)
-            {
-                Ok(o) => outcome_verdict(o),
-                Err(e) => Verdict::err(&e),
-            };
+        let mut v = self.enforce(ctx, &prepared.set, &ectx, &subject.chain);
         if v.decision == Decision::RequestHold {
             if let Some(hid) = v.hold.as_ref().map(|h| h.hold_id.clone()) {
                 let hold = Hold {
@@ -1187,6 +1179,34 @@ impl Gate {
     }
 
     /// Records (unless dry run) and builds the decision, taking the chain's lock.
+    /// Step 7: the constraints and their one atomic commit. With `shared_chains` the commit
+    /// also reads the chain head (one round trip on a networked store), kept in `ctx`.
+    fn enforce(
+        &self,
+        ctx: &mut Ctx<'_>,
+        set: &ConstraintSet,
+        ectx: &EvalContext,
+        chain: &str,
+    ) -> Verdict {
+        let store = self.state.as_ref();
+        let shared = !ctx.dry_run && self.attesting.as_ref().is_some_and(|a| a.shared);
+        let out = if shared {
+            let head = &mut ctx.head_read;
+            self.enforcer
+                .enforce_committing(set, ectx, store, ctx.dry_run, |r| {
+                    let (outcome, h) = store.check_and_commit_reading_head(r, chain)?;
+                    *head = Some(h);
+                    Ok(outcome)
+                })
+        } else {
+            self.enforcer.enforce(set, ectx, store, ctx.dry_run)
+        };
+        match out {
+            Ok(o) => outcome_verdict(o),
+            Err(e) => Verdict::err(&e),
+        }
+    }
+
     fn finish(
         &self,
         ctx: &Ctx<'_>,
@@ -1281,7 +1301,7 @@ impl Gate {
             draft = draft.terms(t);
         }
         let signed = if att.shared {
-            self.attest_shared(att, &subject.chain, &draft)
+            self.attest_shared(att, &subject.chain, &draft, ctx.head_read.clone())
         } else {
             let mut log = lock(&att.log);
             let head = log.head(self.gate_id(), &subject.chain);
@@ -1344,19 +1364,23 @@ impl Gate {
             .and_then(Hold::from_record))
     }
 
-    /// Signs the next record of a chain whose head lives in the state store: read the head,
-    /// sign, move the head by compare-and-swap; when another replica moved it first, read
-    /// and sign again. Only a record whose head move succeeded is logged and returned, so no
+    /// Signs the next record of a chain whose head lives in the state store: read the head
+    /// (or take the one read with the state commit), sign, move the head by compare-and-swap;
+    /// when another replica moved it first, read and sign again. Only a record whose head move succeeded is logged and returned, so no
     /// two replicas ever hand out the same sequence.
     fn attest_shared(
         &self,
         att: &Attesting,
         chain: &str,
         draft: &AttestationDraft<'_>,
+        mut head_read: Option<NextInChain>,
     ) -> Result<(Attestation, ChainHead)> {
         const TRIES: usize = 16;
         for _ in 0..TRIES {
-            let (next, prev) = self.state.next_sequence(chain, None)?;
+            let (next, prev) = match head_read.take() {
+                Some(h) => h,
+                None => self.state.next_sequence(chain, None)?,
+            };
             let hash = match prev {
                 None => LinkHash::genesis(self.gate_id(), chain),
                 Some(h) => LinkHash::from_hex(&h).ok_or_else(|| {

@@ -147,3 +147,41 @@ impl Drop for Server {
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
+
+/// Benches: calls of `op(thread, k)` per second over `secs` seconds with `threads` threads,
+/// counting the calls that return true (`k` counts them per thread).
+pub fn per_second(threads: usize, secs: u64, op: impl Fn(usize, u64) -> bool + Sync) -> f64 {
+    let stop = Instant::now() + Duration::from_secs(secs);
+    let t0 = Instant::now();
+    let op = &op;
+    let total: u64 = std::thread::scope(|sc| {
+        let hs: Vec<_> = (0..threads)
+            .map(|th| {
+                sc.spawn(move || {
+                    let mut k = 0u64;
+                    while Instant::now() < stop {
+                        if op(th, k) {
+                            k += 1;
+                        }
+                    }
+                    k
+                })
+            })
+            .collect();
+        hs.into_iter().map(|h| h.join().unwrap_or(0)).sum()
+    });
+    total as f64 / t0.elapsed().as_secs_f64()
+}
+
+/// Benches: seconds per throughput run, from `BENCH_SECS` (default 3).
+pub fn bench_secs() -> u64 {
+    std::env::var("BENCH_SECS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(3)
+}
+
+/// Benches: the `p` quantile of sorted durations.
+pub fn pct(v: &[Duration], p: f64) -> Duration {
+    v[((v.len() as f64 - 1.0) * p).round() as usize]
+}
