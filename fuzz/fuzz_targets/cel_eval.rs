@@ -28,13 +28,13 @@ fuzz_target!(|data: &[u8]| {
     ctx.target = Target::parse("https://api.flights.example/v1/book?x=1").ok();
     ctx.cost_cents = 4500;
     ctx.metadata = json!({"method": "POST", "model": "m-1", "tags": ["a", "b"], "n": 3, "nested": {"k": [1, 2, {"z": "y"}]}});
-    ctx.passport = PassportInfo {
+    ctx.passport = std::sync::Arc::new(PassportInfo {
         passport_id: "pp_fuzz".into(),
         agent_id: "agent".into(),
         issuer: "acme".into(),
         tier: "L1".into(),
         permission: "flights:book".into(),
-    };
+    });
     let store = MemoryStateStore::new();
     let _ = e.enforce(&set, &ctx, &store, false);
 });

@@ -45,13 +45,13 @@ fuzz_target!(|data: &[u8]| {
     if let Some(m @ Value::Object(_)) = doc.get("metadata") {
         ctx.metadata = m.clone();
     }
-    ctx.passport = PassportInfo {
+    ctx.passport = std::sync::Arc::new(PassportInfo {
         passport_id: "pp_fuzz".into(),
         agent_id: "agent".into(),
         issuer: "acme".into(),
         tier: "L1".into(),
         permission: "api:read".into(),
-    };
+    });
     let _ = e.enforce(&set, &ctx, store(), false);
     let _ = e.enforce(&set, &ctx, store(), true);
 });

@@ -189,6 +189,12 @@ pub struct Exceeded {
     pub requested: i64,
     /// The limit.
     pub limit: i64,
+    /// What every rate window of the reservation had counted before this action, in `rates`
+    /// order, so evaluations of the limits that passed can show it.
+    pub counts: Vec<u64>,
+    /// What every cap window of the reservation had spent (with open reservations) before
+    /// this action, in `caps` order.
+    pub spend: Vec<i64>,
 }
 
 impl Exceeded {
@@ -566,28 +572,39 @@ impl StateStore for MemoryStateStore {
         let c = counter_mut(shard, &limits, &r.subject, &r.counter, now_ms)?;
         c.purge_holds(now_ms);
         // Check everything first.
+        let refused = |key: &str, window, current, requested, limit, c: &Counter| Exceeded {
+            key: key.to_owned(),
+            window,
+            current,
+            requested,
+            limit,
+            counts: r.rates.iter().map(|rc| c.count(rc.window, r.now)).collect(),
+            spend: r
+                .caps
+                .iter()
+                .map(|cap| c.spent(cap.window, r.now))
+                .collect(),
+        };
         for rc in &r.rates {
             let cur = c.count(rc.window, r.now);
             if cur.saturating_add(1) > rc.limit {
-                return Ok(Err(Exceeded {
-                    key: rc.key.clone(),
-                    window: rc.window,
-                    current: i64::try_from(cur).unwrap_or(i64::MAX),
-                    requested: 1,
-                    limit: i64::try_from(rc.limit).unwrap_or(i64::MAX),
-                }));
+                let (cur, limit) = (i64::try_from(cur), i64::try_from(rc.limit));
+                return Ok(Err(refused(
+                    &rc.key,
+                    rc.window,
+                    cur.unwrap_or(i64::MAX),
+                    1,
+                    limit.unwrap_or(i64::MAX),
+                    c,
+                )));
             }
         }
         for cap in &r.caps {
             let cur = c.spent(cap.window, r.now);
             if cur.saturating_add(r.amount) > cap.cap {
-                return Ok(Err(Exceeded {
-                    key: cap.key.clone(),
-                    window: cap.window,
-                    current: cur,
-                    requested: r.amount,
-                    limit: cap.cap,
-                }));
+                return Ok(Err(refused(
+                    &cap.key, cap.window, cur, r.amount, cap.cap, c,
+                )));
             }
         }
         if r.hold.is_some() && c.holds.len() >= limits.holds_per_counter {
@@ -618,7 +635,10 @@ impl StateStore for MemoryStateStore {
             .collect();
         // Anomaly event (per subject, per minute).
         let minute = now_ms.div_euclid(MINUTE_MS);
-        let subj = shard.subjects.entry(r.subject.clone()).or_default();
+        let subj = match shard.subjects.get_mut(&r.subject) {
+            Some(s) => s,
+            None => shard.subjects.entry(r.subject.clone()).or_default(),
+        };
         while let Some(&(m, _)) = subj.minutes.front() {
             if minute - m >= ANOMALY_MINUTES {
                 subj.minutes.pop_front();

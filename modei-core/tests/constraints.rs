@@ -30,13 +30,13 @@ fn ctx(action: &str, target: Option<&str>, cost: i64, now: i64) -> EvalContext {
     c.target = target.map(|t| Target::parse(t).unwrap());
     c.cost_cents = cost;
     c.heartbeat = Some(Timestamp::from_unix_millis(now - 1000));
-    c.passport = PassportInfo {
+    c.passport = std::sync::Arc::new(PassportInfo {
         passport_id: "pp_alpha".into(),
         agent_id: "agent_alpha".into(),
         issuer: "issuer_1".into(),
         tier: "L2".into(),
         permission: "travel:book".into(),
-    };
+    });
     c
 }
 
@@ -224,7 +224,7 @@ fn anonymous_counters_are_separate_subjects() {
     let store = MemoryStateStore::new();
     let anon = |client: &str, action: &str| {
         let mut c = EvalContext::new(action, Timestamp::from_unix_millis(MON_MAR2));
-        c.passport.passport_id = format!("anon:{client}");
+        std::sync::Arc::make_mut(&mut c.passport).passport_id = format!("anon:{client}");
         enforcer.enforce(&set, &c, &store, false).unwrap()
     };
     for _ in 0..5 {

@@ -519,10 +519,13 @@ impl RedisStateStore {
                 }))
             }
             Some(0) => {
+                let nr = r.rates.len();
                 let (kind, idx, current) = match v[..] {
-                    [_, k, i, c] => (k, i, c),
+                    [_, k, i, c, ..] if v.len() == 4 + nr + r.caps.len() => (k, i, c),
                     _ => return Err(malformed("check_and_commit")),
                 };
+                let counts: Vec<u64> = v[4..4 + nr].iter().map(|&x| x.max(0) as u64).collect();
+                let spend = v[4 + nr..].to_vec();
                 let i = usize::try_from(idx - 1).map_err(|_| malformed("check_and_commit"))?;
                 if kind == 1 {
                     let rc = r
@@ -535,6 +538,8 @@ impl RedisStateStore {
                         current,
                         requested: 1,
                         limit: i64::try_from(rc.limit).unwrap_or(i64::MAX),
+                        counts,
+                        spend,
                     }))
                 } else {
                     let cap = r.caps.get(i).ok_or_else(|| malformed("check_and_commit"))?;
@@ -544,6 +549,8 @@ impl RedisStateStore {
                         current,
                         requested: r.amount,
                         limit: cap.cap,
+                        counts,
+                        spend,
                     }))
                 }
             }

@@ -45,7 +45,8 @@ end
 /// max holds, minute index, ttl1..ttl5 (ms to each window's end; total: to the day's end),
 /// nrates, (window, limit)*, ncaps, (window, cap)*.
 /// Returns `{1, c1.., s1..}` committed (counts in rate order, spend in cap order),
-/// `{0, kind (1 rate, 2 cap), index, current}` exceeded, `{-1}` too many open holds; with
+/// `{0, kind (1 rate, 2 cap), index, current, c1.., s1..}` exceeded (counts and spend before
+/// this action), `{-1}` too many open holds; with
 /// KEYS[9], `{that, head sequence or "", head hash or ""}`.
 pub fn check_and_commit() -> String {
     format!(
@@ -69,18 +70,29 @@ end
 local reserved, live = holds_sum(KEYS[6], KEYS[7], now, true, counter)
 local i = 14
 local nrates = tonumber(ARGV[i]); i = i + 1
-local rates = {}
+local rates, rlimits = {}, {}
 for r = 1, nrates do
-  local w, limit = tonumber(ARGV[i]), tonumber(ARGV[i + 1]); i = i + 2
-  rates[r] = w
-  if n[w] + 1 > limit then return {0, 1, r, n[w]} end
+  rates[r], rlimits[r] = tonumber(ARGV[i]), tonumber(ARGV[i + 1]); i = i + 2
 end
 local ncaps = tonumber(ARGV[i]); i = i + 1
-local caps = {}
+local caps, climits = {}, {}
 for c = 1, ncaps do
-  local w, cap = tonumber(ARGV[i]), tonumber(ARGV[i + 1]); i = i + 2
-  caps[c] = w
-  if s[w] + reserved + amount > cap then return {0, 2, c, s[w] + reserved} end
+  caps[c], climits[c] = tonumber(ARGV[i]), tonumber(ARGV[i + 1]); i = i + 2
+end
+-- A refusal reports what every window held before this action.
+local function refused(kind, index, current)
+  local out = {0, kind, index, current}
+  for r = 1, nrates do out[#out + 1] = n[rates[r]] end
+  for c = 1, ncaps do out[#out + 1] = s[caps[c]] + reserved end
+  return out
+end
+for r = 1, nrates do
+  local w = rates[r]
+  if n[w] + 1 > rlimits[r] then return refused(1, r, n[w]) end
+end
+for c = 1, ncaps do
+  local w = caps[c]
+  if s[w] + reserved + amount > climits[c] then return refused(2, c, s[w] + reserved) end
 end
 if hold_id ~= '' and live >= max_holds then return {-1} end
 -- Commit: the action counts in every window; spend, or a reservation under the hold.

@@ -122,15 +122,18 @@ fn a_refused_reservation_commits_nothing(s: &dyn StateStore) {
         (e.key.as_str(), e.current, e.requested, e.limit),
         ("s", 60, 50, 100)
     );
+    // What every window held before: both rates and the cap.
+    assert_eq!((e.counts, e.spend), (vec![1, 1], vec![60]));
     let snap = s.snapshot("p1", "c", ts(T)).unwrap();
     assert_eq!(
         (snap.count_minute, snap.count_hour, snap.spend_day),
         (1, 1, 60)
     );
     assert!(s.check_and_commit(&both(T, 40)).unwrap().is_ok());
+    let e = s.check_and_commit(&both(T, 0)).unwrap().unwrap_err();
     assert_eq!(
-        s.check_and_commit(&both(T, 0)).unwrap().unwrap_err().key,
-        "h"
+        (e.key.as_str(), e.counts, e.spend),
+        ("h", vec![2, 2], vec![100])
     );
     let snap = s.snapshot("p1", "c", ts(T)).unwrap();
     assert_eq!(

@@ -10,13 +10,13 @@ fn ctx() -> EvalContext {
     c.cost_cents = 250;
     c.metadata =
         json!({"to": ["a", "b"], "count": 3, "big": 18446744073709551615u64, "ratio": 0.5});
-    c.passport = PassportInfo {
+    c.passport = std::sync::Arc::new(PassportInfo {
         passport_id: "pp_1".into(),
         agent_id: "agent_1".into(),
         issuer: "iss".into(),
         tier: "L1".into(),
         permission: "email".into(),
-    };
+    });
     c
 }
 

@@ -62,12 +62,21 @@ pub(super) fn cumulative(
     window: Window,
     cap: i64,
     ctx: &EvalContext,
-    s: &StateSnapshot,
+    s: Option<&StateSnapshot>,
     caps: &mut Vec<SpendCap>,
 ) -> Evaluation {
     if let Some(e) = negative(key, ctx) {
         return e;
     }
+    let Some(s) = s else {
+        // Provisional: the commit checks it and its spend fills the evaluation in.
+        caps.push(SpendCap {
+            key: key.to_string(),
+            window,
+            cap,
+        });
+        return Evaluation::provisional(key);
+    };
     let current = match window {
         Window::Minute | Window::Hour => s.spend_hour,
         Window::Day => s.spend_day,

@@ -116,6 +116,18 @@ pub struct Evaluation {
 }
 
 impl Evaluation {
+    /// A rate limit or spend cap passing provisionally, before the commit decides it; always
+    /// replaced before an outcome leaves the enforcer.
+    fn provisional(key: &str) -> Self {
+        Evaluation {
+            key: key.to_string(),
+            outcome: Decision::Allow,
+            observed: Value::Null,
+            limit: Value::Null,
+            detail: String::new(),
+        }
+    }
+
     /// An evaluation with the given parts.
     pub fn new(
         key: &str,
@@ -207,8 +219,8 @@ pub struct EvalContext {
     pub now: Timestamp,
     /// The last Supravision heartbeat the host saw (for `core:safety:fail_closed`).
     pub heartbeat: Option<Timestamp>,
-    /// The verified passport.
-    pub passport: PassportInfo,
+    /// The verified passport (shared: a gate prepares it once per passport and permission).
+    pub passport: Arc<PassportInfo>,
     /// The approval request id to use if the decision is `request_hold` (its spend is reserved
     /// under it). Without one, an id is derived from the request.
     pub hold_id: Option<String>,
@@ -224,7 +236,7 @@ impl EvalContext {
             metadata: Value::Object(Map::new()),
             now,
             heartbeat: None,
-            passport: PassportInfo::default(),
+            passport: Arc::default(),
             hold_id: None,
         }
     }
@@ -509,6 +521,20 @@ impl Enforcer {
         ctx: &EvalContext,
         state: &StateSnapshot,
     ) -> Pending {
+        self.evaluate_at(set, ctx, Some(state))
+    }
+
+    /// [`evaluate`](Self::evaluate); with no snapshot, rate limits and spend caps pass
+    /// provisionally (their evaluations are placeholders the commit's counts fill in) and the
+    /// other evaluators see zero counters (only called when none of them reads them).
+    fn evaluate_at(
+        &self,
+        set: &ConstraintSet,
+        ctx: &EvalContext,
+        snapshot: Option<&StateSnapshot>,
+    ) -> Pending {
+        let zero = StateSnapshot::default();
+        let state = snapshot.unwrap_or(&zero);
         let mut evals = Vec::with_capacity(set.entries.len());
         let mut rates = Vec::new();
         let mut caps = Vec::new();
@@ -531,11 +557,11 @@ impl Enforcer {
                 Kind::ReadOnly => data::read_only(&e.key, ctx),
                 Kind::NoPiiExport => data::no_pii_export(&e.key, self.pii.as_ref(), ctx),
                 Kind::Rate { window, limit } => {
-                    rate::check(&e.key, *window, *limit, state, &mut rates)
+                    rate::check(&e.key, *window, *limit, snapshot, &mut rates)
                 }
                 Kind::MaxPerAction(max) => cost::max_per_action(&e.key, *max, ctx),
                 Kind::Cumulative { window, cap } => {
-                    cost::cumulative(&e.key, *window, *cap, ctx, state, &mut caps)
+                    cost::cumulative(&e.key, *window, *cap, ctx, snapshot, &mut caps)
                 }
                 Kind::ApprovalThreshold(t) => cost::approval_threshold(&e.key, *t, ctx),
                 Kind::ApprovalRequired => approval::required(&e.key),
@@ -611,12 +637,20 @@ impl Enforcer {
         // atomically), then report what the commit counted. One round trip per decision, and
         // none when a limit the store does not keep blocks first.
         if !dry_run && !set.needs_snapshot() {
-            let pending = self.evaluate(set, ctx, &StateSnapshot::default());
+            let pending = self.evaluate_at(set, ctx, None);
             match pending.reservation {
-                Some(reservation) => {
-                    return Ok(match commit(&reservation)? {
-                        Ok(counted) => counted_outcome(pending.outcome, &reservation, &counted),
-                        Err(exceeded) => exceeded_outcome(pending.outcome, &exceeded),
+                Some(r) => {
+                    return Ok(match commit(&r)? {
+                        Ok(after) => {
+                            let counts = after.counts.iter().map(|n| n.saturating_sub(1));
+                            let spend = after.spend.iter().map(|s| s - r.amount);
+                            counted_outcome(pending.outcome, &r, counts, spend)
+                        }
+                        Err(ex) => {
+                            let (counts, spend) = (ex.counts.iter().copied(), &ex.spend);
+                            let o = counted_outcome(pending.outcome, &r, counts, spend.clone());
+                            exceeded_outcome(o, &ex)
+                        }
                     });
                 }
                 // Blocked before any rate limit or spend cap was reached: the counters could
@@ -650,17 +684,22 @@ impl Enforcer {
     }
 }
 
-/// Fills in the rate limits' and spend caps' evaluations from what the atomic commit counted
-/// (the counts and spend before this action, as a snapshot would have shown them).
-fn counted_outcome(mut outcome: Outcome, r: &Reservation, counted: &Committed) -> Outcome {
-    for (rc, &after) in r.rates.iter().zip(&counted.counts) {
+/// Fills in the provisional evaluations of the rate limits and spend caps from what the atomic
+/// commit saw: the counts and spend before this action, as a snapshot would have shown them.
+fn counted_outcome(
+    mut outcome: Outcome,
+    r: &Reservation,
+    counts: impl Iterator<Item = u64>,
+    spend: impl IntoIterator<Item = i64>,
+) -> Outcome {
+    for (rc, before) in r.rates.iter().zip(counts) {
         if let Some(e) = outcome.evaluations.iter_mut().find(|e| e.key == rc.key) {
-            *e = rate::counted(&rc.key, rc.window, rc.limit, after.saturating_sub(1));
+            *e = rate::counted(&rc.key, rc.window, rc.limit, before);
         }
     }
-    for (cap, &after) in r.caps.iter().zip(&counted.spend) {
+    for (cap, before) in r.caps.iter().zip(spend) {
         if let Some(e) = outcome.evaluations.iter_mut().find(|e| e.key == cap.key) {
-            *e = cost::counted(&cap.key, cap.window, cap.cap, after - r.amount, r.amount);
+            *e = cost::counted(&cap.key, cap.window, cap.cap, before, r.amount);
         }
     }
     outcome

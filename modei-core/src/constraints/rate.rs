@@ -10,9 +10,18 @@ pub(super) fn check(
     key: &str,
     window: Window,
     limit: u64,
-    s: &StateSnapshot,
+    s: Option<&StateSnapshot>,
     rates: &mut Vec<RateCheck>,
 ) -> Evaluation {
+    let Some(s) = s else {
+        // Provisional: the commit checks it and its counts fill the evaluation in.
+        rates.push(RateCheck {
+            key: key.to_string(),
+            window,
+            limit,
+        });
+        return Evaluation::provisional(key);
+    };
     let current = match window {
         Window::Minute => s.count_minute,
         Window::Hour => s.count_hour,

@@ -29,8 +29,9 @@ fn parse_err(v: Value) -> Error {
 
 fn ctx(action: &str, now: i64) -> EvalContext {
     let mut c = EvalContext::new(action, ts(now));
-    c.passport.passport_id = "pp_1".into();
-    c.passport.permission = "perm".into();
+    let p = Arc::make_mut(&mut c.passport);
+    p.passport_id = "pp_1".into();
+    p.permission = "perm".into();
     c
 }
 
@@ -623,7 +624,7 @@ fn custom_evaluators_are_registered_and_ordered() {
         ]
     );
     let mut c = ctx("read", JAN1);
-    c.passport.tier = "L1".into();
+    Arc::make_mut(&mut c.passport).tier = "L1".into();
     assert_eq!(
         e.evaluate(&s, &c, &StateSnapshot::default())
             .outcome
@@ -631,7 +632,7 @@ fn custom_evaluators_are_registered_and_ordered() {
             .as_deref(),
         Some("acme:min_tier")
     );
-    c.passport.tier = "L3".into();
+    Arc::make_mut(&mut c.passport).tier = "L3".into();
     assert_eq!(
         e.evaluate(&s, &c, &StateSnapshot::default())
             .outcome
@@ -939,6 +940,15 @@ fn rate_limits_and_spend_caps_cost_one_store_call_and_report_what_it_counted() {
             Some("day spend 700 + 301 would exceed 1000 cents")
         )
     );
+    // The rate limit before it passed; its evaluation shows what the store had counted.
+    let rate = by_key(&o, "core:rate:max_per_minute");
+    assert_eq!(
+        (rate.observed, rate.detail.as_str()),
+        (json!(2), "3 of 3 this minute")
+    );
+    // Action blocklist, rate, per-action, cumulative (the refusal): all filled in.
+    assert_eq!(o.evaluations.len(), 4);
+    assert!(o.evaluations.iter().all(|e| !e.detail.is_empty()));
     // Blocked locally after a counted limit (cost above max_per_action): the counters are
     // read so the earliest limit in evaluation order decides; here the rate limit (2 of 3
     // used, then this third one is fine), so max_per_action blocks. Nothing is committed.

@@ -3,6 +3,7 @@
 use crate::constraints::{Decision, Evaluation};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
+use std::sync::Arc;
 
 /// Serde for [`Decision`]: writes `allow` / `request_hold` / `block`; reads those and the
 /// legacy `PERMIT` / `SUSPEND` / `BLOCK` / `deny` (and `permit`, `suspend`).
@@ -106,7 +107,7 @@ pub struct GateDecision {
     /// The constraint evaluations, in order (empty when an earlier step blocked).
     pub evaluations: Vec<EvaluationRecord>,
     /// The constraints in force (catalog × passport merged), including recorded terms.
-    pub effective_constraints: Map<String, Value>,
+    pub effective_constraints: Arc<Map<String, Value>>,
     /// The hold when `request_hold`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hold_id: Option<String>,

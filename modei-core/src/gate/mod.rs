@@ -8,7 +8,7 @@
 //! 1. no passport at all → the anonymous policy (never for an invalid passport);
 //! 2. passport verification, issuer trust and minimum tier, validity window, revocation with
 //!    the profile's freshness, audience / gate binding: one [`Verifier`] call on first sight,
-//!    and on the warm path (cache keyed by the BLAKE3 of the exact bytes) the time-dependent
+//!    and on the warm path (cache keyed by the exact bytes) the time-dependent
 //!    checks again: trust-store key window and revocation, validity window, revocation list;
 //! 3. catalog pin, when catalogs are configured (`catalog_pin_unknown`,
 //!    `catalog_pin_incompatible`; never a fallback to the current catalog);
@@ -23,6 +23,7 @@
 //! A dry run runs all of it and changes nothing: no counter, no nonce, no hold, no record.
 
 mod anonymous;
+mod cache;
 mod config;
 mod decision;
 mod holds;
@@ -55,12 +56,13 @@ use crate::state::{NextInChain, StateStore};
 use crate::target::Target;
 use crate::time::{Clock, Timestamp};
 use crate::trust::IssuerKind;
+use cache::PassportCache;
 use holds::HoldTable;
 use serde_json::{Map, Value};
 use std::collections::hash_map::DefaultHasher;
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
-use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 /// The chain that records decisions on passports that did not verify.
 pub const UNVERIFIED_CHAIN: &str = "unverified";
@@ -74,8 +76,10 @@ const STRIPES: usize = 64;
 /// Constraints ready to evaluate for one (passport, permission).
 struct Prepared {
     permission: String,
+    /// What the constraints see of the passport.
+    info: Arc<PassportInfo>,
     set: ConstraintSet,
-    effective: Map<String, Value>,
+    effective: Arc<Map<String, Value>>,
     catalog_pin: Option<CatalogPin>,
     has_fail_closed: bool,
 }
@@ -107,7 +111,7 @@ pub struct Gate {
     catalogs: Option<CatalogSet>,
     anonymous: AnonymousPolicy,
     anon_set: ConstraintSet,
-    anon_effective: Map<String, Value>,
+    anon_effective: Arc<Map<String, Value>>,
     operators: HashMap<String, PublicKey>,
     clock: Arc<dyn Clock>,
     state: Arc<dyn StateStore>,
@@ -117,8 +121,7 @@ pub struct Gate {
     leeway_ms: i64,
     hold_ttl_ms: i64,
     max_holds: usize,
-    cache_capacity: usize,
-    cache: RwLock<HashMap<[u8; 32], Arc<Cached>>>,
+    cache: PassportCache<Arc<Cached>>,
     holds: HoldTable,
     stripes: Vec<Mutex<()>>,
 }
@@ -291,7 +294,7 @@ impl Gate {
             catalogs,
             anonymous,
             anon_set,
-            anon_effective,
+            anon_effective: Arc::new(anon_effective),
             operators,
             clock,
             state,
@@ -301,8 +304,7 @@ impl Gate {
             leeway_ms,
             hold_ttl_ms,
             max_holds: max_holds.max(1),
-            cache_capacity: cache_capacity.max(1),
-            cache: RwLock::new(HashMap::new()),
+            cache: PassportCache::new(cache_capacity),
             holds: HoldTable::default(),
             stripes: (0..STRIPES).map(|_| Mutex::new(())).collect(),
         })
@@ -345,7 +347,7 @@ impl Gate {
 
     /// The number of passports in the warm cache.
     pub fn cached_passports(&self) -> usize {
-        self.cache.read().map(|c| c.len()).unwrap_or(0)
+        self.cache.len()
     }
 
     /// Decides `req` at the gate clock's now.
@@ -619,18 +621,19 @@ impl Gate {
             Verdict::block(Code::AnonymousNotAllowed.as_str(), why)
         } else {
             let mut ectx = EvalContext::new(ctx.req.action.clone(), ctx.now);
-            ectx.target = ctx.target.clone();
+            ectx.target = ctx.target.take();
             ectx.cost_cents = ctx.req.cost_cents;
             ectx.metadata = ctx.req.metadata.clone();
-            ectx.passport = PassportInfo {
+            ectx.passport = Arc::new(PassportInfo {
                 passport_id: chain.clone(),
                 agent_id: UNKNOWN_AGENT.into(),
                 issuer: String::new(),
                 tier: String::new(),
                 permission: String::new(),
-            };
+            });
             let _g = (!ctx.dry_run && self.attesting.is_some()).then(|| lock(self.stripe(&chain)));
             let v = self.enforce(ctx, &self.anon_set, &ectx, &chain);
+            ctx.target = ectx.target.take();
             let mut d =
                 self.finish_locked(ctx, &subject, v, Some(&self.anon_effective), None, None);
             d.upgrade = Some(upgrade);
@@ -713,26 +716,24 @@ impl Gate {
             return d;
         }
         // 7. Constraints and the atomic commit; 8. attestation under the chain's lock.
+        let heartbeat = match prepared.has_fail_closed {
+            false => None,
+            true => match self.state.last_heartbeat(&self.gate_id) {
+                Ok(h) => h,
+                Err(e) => return self.finish(ctx, &subject, Verdict::err(&e), eff, perm_key),
+            },
+        };
+        // The target moves into the evaluation context and back (no copy).
         let mut ectx = EvalContext::new(ctx.req.action.clone(), ctx.now);
-        ectx.target = ctx.target.clone();
+        ectx.target = ctx.target.take();
         ectx.cost_cents = ctx.req.cost_cents;
         ectx.metadata = ctx.req.metadata.clone();
-        ectx.passport = PassportInfo {
-            passport_id: p.passport_id.clone(),
-            agent_id: p.agent_id.clone(),
-            issuer: p.root_issuer.id.clone(),
-            tier: p.tier.as_str().to_owned(),
-            permission: prepared.permission.clone(),
-        };
-        if prepared.has_fail_closed {
-            match self.state.last_heartbeat(&self.gate_id) {
-                Ok(h) => ectx.heartbeat = h,
-                Err(e) => return self.finish(ctx, &subject, Verdict::err(&e), eff, perm_key),
-            }
-        }
+        ectx.passport = prepared.info.clone();
+        ectx.heartbeat = heartbeat;
         let guard =
             (!ctx.dry_run && self.attesting.is_some()).then(|| lock(self.stripe(&subject.chain)));
         let mut v = self.enforce(ctx, &prepared.set, &ectx, &subject.chain);
+        ctx.target = ectx.target.take();
         if v.decision == Decision::RequestHold {
             if let Some(hid) = v.hold.as_ref().map(|h| h.hold_id.clone()) {
                 let hold = Hold {
@@ -805,9 +806,7 @@ impl Gate {
     /// from a full verification. Returns it, whether it was warm, and the current warnings.
     fn verified(&self, bytes: &[u8], now: Timestamp) -> Result<(Arc<Cached>, bool, Vec<Warning>)> {
         let wire = bytes.trim_ascii();
-        let key = *blake3::hash(wire).as_bytes();
-        let hit = self.cache.read().ok().and_then(|c| c.get(&key).cloned());
-        if let Some(c) = hit {
+        if let Some(c) = self.cache.get(wire) {
             let warnings = self.recheck(&c.passport, now)?;
             return Ok((c, true, warnings));
         }
@@ -819,17 +818,10 @@ impl Gate {
             prepared: Mutex::new(Vec::new()),
         });
         if cacheable {
-            if let Ok(mut c) = self.cache.write() {
-                if c.len() >= self.cache_capacity {
-                    let lee = self.leeway_ms;
-                    c.retain(|_, v| now.plus_millis(-lee) < v.passport.expires_at);
-                    if c.len() >= self.cache_capacity {
-                        // Still full of live passports: start over (bounded, no global state).
-                        c.clear();
-                    }
-                }
-                c.insert(key, entry.clone());
-            }
+            let lee = self.leeway_ms;
+            self.cache.insert(wire, entry.clone(), |v| {
+                now.plus_millis(-lee) >= v.passport.expires_at
+            });
         }
         Ok((entry, false, warnings))
     }
@@ -984,10 +976,17 @@ impl Gate {
         };
         let set = self.enforcer.parse(&effective)?;
         Ok(Prepared {
+            info: Arc::new(PassportInfo {
+                passport_id: p.passport_id.clone(),
+                agent_id: p.agent_id.clone(),
+                issuer: p.root_issuer.id.clone(),
+                tier: p.tier.as_str().to_owned(),
+                permission: perm_key.to_owned(),
+            }),
             permission: perm_key.to_owned(),
             has_fail_closed: effective.contains_key("core:safety:fail_closed"),
             set,
-            effective,
+            effective: Arc::new(effective),
             catalog_pin: pin,
         })
     }
@@ -1212,7 +1211,7 @@ impl Gate {
         ctx: &Ctx<'_>,
         subject: &Subject<'_>,
         v: Verdict,
-        effective: Option<&Map<String, Value>>,
+        effective: Option<&Arc<Map<String, Value>>>,
         permission: Option<String>,
     ) -> GateDecision {
         let _g =
@@ -1226,7 +1225,7 @@ impl Gate {
         ctx: &Ctx<'_>,
         subject: &Subject<'_>,
         v: Verdict,
-        effective: Option<&Map<String, Value>>,
+        effective: Option<&Arc<Map<String, Value>>>,
         permission: Option<String>,
         pin: Option<&CatalogPin>,
     ) -> GateDecision {

@@ -1,0 +1,77 @@
+//! Runs the gate benchmark's check (`benches/support/gate_setup.rs`) N times, for profilers and
+//! for counting what one check allocates:
+//!
+//! ```sh
+//! cargo build --release -p modei-core --example gate_profile
+//! target/release/examples/gate_profile warm 100000        # prints allocations per check
+//! valgrind --tool=callgrind target/release/examples/gate_profile warm 2000
+//! perf record -g target/release/examples/gate_profile cold 20000
+//! ```
+//! Modes: `warm` (cached passport, no attestation), `warm-nocel`, `warm-attested`, `cold`.
+#[path = "../benches/support/gate_setup.rs"]
+mod gate_setup;
+
+use gate_setup::*;
+use modei_core::keys::SigningKey;
+use modei_core::time::Timestamp;
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::hint::black_box;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+/// The system allocator, counting allocations.
+struct Counting;
+static ALLOCS: AtomicU64 = AtomicU64::new(0);
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
+        ALLOCS.fetch_add(1, Ordering::Relaxed);
+        unsafe { System.alloc(l) }
+    }
+    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
+        unsafe { System.dealloc(p, l) }
+    }
+    unsafe fn realloc(&self, p: *mut u8, l: Layout, n: usize) -> *mut u8 {
+        ALLOCS.fetch_add(1, Ordering::Relaxed);
+        unsafe { System.realloc(p, l, n) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+fn main() {
+    let a: Vec<String> = std::env::args().collect();
+    let mode = a.get(1).map(String::as_str).unwrap_or("warm");
+    let n: usize = a.get(2).and_then(|s| s.parse().ok()).unwrap_or(10_000);
+    let issuer = SigningKey::from_seed(&[1; 32]);
+    let agent = SigningKey::from_seed(&[2; 32]);
+    let now = Timestamp::from_unix_millis(T0);
+    let (attest, cel) = match mode {
+        "warm" | "cold" => (false, true),
+        "warm-nocel" => (false, false),
+        "warm-attested" => (true, true),
+        m => panic!("unknown mode {m}"),
+    };
+    let g = gate(&issuer, attest, false);
+    let reqs: Vec<_> = if mode == "cold" {
+        (0..n as i64)
+            .map(|i| request(&token(&issuer, &agent, i % 100_000 + 1)))
+            .collect()
+    } else {
+        vec![request(&token_with(&issuer, &agent, 0, cel))]
+    };
+    assert!(g.check_at(&reqs[0], now).is_allowed());
+    assert!(g.check_at(&reqs[0], now).is_allowed());
+    let (a0, t0) = (ALLOCS.load(Ordering::Relaxed), Instant::now());
+    for i in 0..n {
+        let r = &reqs[i % reqs.len()];
+        black_box(g.check_at(black_box(r), now));
+    }
+    let (dt, da) = (t0.elapsed(), ALLOCS.load(Ordering::Relaxed) - a0);
+    println!(
+        "{mode}: {:.2} us per check, {:.1} allocations per check ({n} checks)",
+        dt.as_secs_f64() * 1e6 / n as f64,
+        da as f64 / n as f64
+    );
+}
