@@ -258,6 +258,9 @@ pub struct CelEngine {
     env: std::sync::Arc<cel::Env>,
     #[cfg(feature = "cel")]
     cache: std::sync::Mutex<std::collections::HashMap<String, std::sync::Arc<imp::Compiled>>>,
+    /// Whether rules in the direct evaluator's subset skip the interpreter (`fast.rs`).
+    #[cfg(feature = "cel")]
+    direct: bool,
 }
 
 impl Default for CelEngine {
@@ -367,6 +370,8 @@ mod imp {
     pub(crate) struct Compiled {
         program: Program,
         reads: Reads,
+        /// The same rule for the direct evaluator, when it is in its subset.
+        pub(super) fast: Option<super::fast::Node>,
     }
 
     /// The variables rules can read, in [`Reads`] order.
@@ -709,6 +714,17 @@ mod imp {
             CelEngine {
                 env: Arc::new(env),
                 cache: Mutex::new(HashMap::new()),
+                direct: true,
+            }
+        }
+
+        /// An engine that runs every rule through the interpreter: the reference the direct
+        /// evaluator is tested against.
+        #[cfg(test)]
+        pub(crate) fn interpreter_only() -> Self {
+            CelEngine {
+                direct: false,
+                ..Self::new()
             }
         }
 
@@ -736,7 +752,16 @@ mod imp {
                 cel_err(format!("syntax: {s}"))
             })?;
             let reads = check_ast(&program)?;
-            let compiled = Arc::new(Compiled { program, reads });
+            let fast = if self.direct {
+                super::fast::compile(program.expression())
+            } else {
+                None
+            };
+            let compiled = Arc::new(Compiled {
+                program,
+                reads,
+                fast,
+            });
             if let Ok(mut c) = self.cache.lock() {
                 if c.len() >= CACHE_CAPACITY {
                     c.clear();
@@ -785,18 +810,46 @@ mod imp {
         ) -> Evaluation {
             let block =
                 |obs: Value, d: String| Evaluation::new(key, Decision::Block, obs, Value::Null, d);
-            let vars = match variables(ctx, st, &rules.reads) {
-                Ok(v) => v,
-                Err(e) => return block(Value::Null, format!("cel_error: {}", e.detail())),
+            // When every rule is in the direct evaluator's subset, the variables (which then
+            // cannot fail to build: no metadata) are built only if a rule needs the interpreter.
+            let direct = rules.rules.iter().all(|r| r.compiled.fast.is_some());
+            let interpreter = || -> Result<Context> {
+                let mut cctx = Context::with_env(self.env.clone());
+                for (name, v) in variables(ctx, st, &rules.reads)? {
+                    cctx.add_variable_from_value(name, v);
+                }
+                Ok(cctx)
             };
-            let mut cctx = Context::with_env(self.env.clone());
-            for (name, v) in vars {
-                cctx.add_variable_from_value(name, v);
+            let mut cctx = None;
+            if !direct {
+                match interpreter() {
+                    Ok(c) => cctx = Some(c),
+                    Err(e) => return block(Value::Null, format!("cel_error: {}", e.detail())),
+                }
             }
             let mut hold: Option<Evaluation> = None;
             for (i, r) in rules.rules.iter().enumerate() {
                 let obs = || serde_json::json!({ "rule": i, "expr": r.expr });
-                let res = catch_unwind(AssertUnwindSafe(|| r.compiled.program.execute(&cctx)));
+                let known = match &r.compiled.fast {
+                    Some(node) if direct => super::fast::eval(node, ctx, st),
+                    _ => None,
+                };
+                let res = match known {
+                    Some(b) => Ok(Ok(CV::Bool(b))),
+                    None => {
+                        let c = match &mut cctx {
+                            Some(c) => c,
+                            slot @ None => match interpreter() {
+                                Ok(c) => slot.insert(c),
+                                Err(e) => {
+                                    let d = format!("cel_error: {}", e.detail());
+                                    return block(Value::Null, d);
+                                }
+                            },
+                        };
+                        catch_unwind(AssertUnwindSafe(|| r.compiled.program.execute(c)))
+                    }
+                };
                 let b = match res {
                     Ok(Ok(CV::Bool(b))) => b,
                     Ok(Ok(other)) => {
@@ -848,6 +901,9 @@ mod imp {
 
 #[cfg(feature = "cel")]
 pub use imp::json_to_cel;
+
+#[cfg(feature = "cel")]
+mod fast;
 
 #[cfg(all(test, feature = "cel"))]
 mod tests;

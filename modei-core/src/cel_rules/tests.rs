@@ -373,3 +373,215 @@ fn long_syntax_error_with_multibyte_text_is_an_error_not_a_panic() {
         assert!(r.is_err());
     }
 }
+
+/// Random rules over the direct evaluator's subset (and a little outside it), random requests
+/// and state: the engine that answers directly where it can must give exactly the evaluation
+/// of the interpreter-only engine, every time.
+#[test]
+fn fast_rules_agree_with_the_interpreter() {
+    let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+    let mut next = move |n: usize| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        (seed % n as u64) as usize
+    };
+    // Mostly well-typed rules (so the direct evaluator answers), with a few atoms of the wrong
+    // type or outside the subset mixed in (so it must defer).
+    const INTS: &[&str] = &[
+        "0",
+        "1",
+        "-3",
+        "100",
+        "9223372036854775807",
+        "now",
+        "request.cost_cents",
+        "state.count.minute",
+        "state.count.day",
+        "state.spend.day",
+        "state.spend.total",
+        "state.recent_5m",
+        "state.baseline_30m",
+    ];
+    const STRS: &[&str] = &[
+        "''",
+        "'a'",
+        "'example.com'",
+        "'L1'",
+        "'email:send'",
+        "request.action",
+        "request.target",
+        "request.host",
+        "request.path",
+        "passport.id",
+        "passport.agent",
+        "passport.issuer",
+        "passport.tier",
+        "passport.permission",
+    ];
+    const WILD: &[&str] = &[
+        "null",
+        "true",
+        "1u",
+        "1.5",
+        "request.metadata.count",
+        "size(request.action)",
+        "request.nope",
+        "'x'",
+        "7",
+    ];
+    type Next<'a> = &'a mut dyn FnMut(usize) -> usize;
+    fn atom(pool: &[&str], next: Next<'_>) -> String {
+        if next(12) == 0 {
+            WILD[next(WILD.len())].to_string()
+        } else {
+            pool[next(pool.len())].to_string()
+        }
+    }
+    fn int(depth: usize, next: Next<'_>) -> String {
+        if depth == 0 || next(3) == 0 {
+            return atom(INTS, next);
+        }
+        match next(3) {
+            0 => format!("-{}", int(depth - 1, next)),
+            1 => {
+                let c = boolean(depth - 1, next);
+                let (a, b) = (int(depth - 1, next), int(depth - 1, next));
+                format!("({c} ? {a} : {b})")
+            }
+            _ => {
+                let (a, b) = (int(depth - 1, next), int(depth - 1, next));
+                format!("({a} {} {b})", ["+", "-", "*"][next(3)])
+            }
+        }
+    }
+    fn string(depth: usize, next: Next<'_>) -> String {
+        if depth == 0 || next(2) == 0 {
+            return atom(STRS, next);
+        }
+        let c = boolean(depth - 1, next);
+        let (a, b) = (string(depth - 1, next), string(depth - 1, next));
+        format!("({c} ? {a} : {b})")
+    }
+    fn boolean(depth: usize, next: Next<'_>) -> String {
+        if depth == 0 {
+            return atom(&["true", "false"], next);
+        }
+        let d = depth - 1;
+        match next(7) {
+            0 => format!("!{}", boolean(d, next)),
+            1 => {
+                let (a, b) = (boolean(d, next), boolean(d, next));
+                format!("({a} {} {b})", ["&&", "||", "==", "!="][next(4)])
+            }
+            2 => {
+                let (a, b) = (int(d, next), int(d, next));
+                format!("({a} {} {b})", ["==", "!=", "<", "<=", ">", ">="][next(6)])
+            }
+            3 => {
+                let (a, b) = (string(d, next), string(d, next));
+                format!("({a} {} {b})", ["==", "!=", "<", "<=", ">", ">="][next(6)])
+            }
+            4 => {
+                let (a, b) = (string(d, next), string(d, next));
+                format!(
+                    "{a}.{}({b})",
+                    ["startsWith", "endsWith", "contains"][next(3)]
+                )
+            }
+            5 => {
+                let x = string(d, next);
+                let (a, b) = (string(d, next), string(d, next));
+                format!("{x} in [{a}, {b}]")
+            }
+            _ => {
+                let x = int(d, next);
+                let (a, b) = (int(d, next), atom(INTS, next));
+                format!("{x} in [{a}, {b}]")
+            }
+        }
+    }
+    let direct = CelEngine::new();
+    let reference = CelEngine::interpreter_only();
+    let contexts: Vec<(EvalContext, StateSnapshot)> = (0..6)
+        .map(|i| {
+            let mut c = ctx();
+            c.target = [
+                None,
+                Some(Target::parse("https://api.example.com/v1").unwrap()),
+                Some(Target::parse("db:users").unwrap()),
+            ][i % 3]
+                .clone();
+            c.cost_cents = [0, 1, 250, -5, i64::MAX, i64::MIN][i];
+            c.action = ["email:send", "a", ""][i % 3].into();
+            let st = StateSnapshot {
+                count_minute: [0, 3, u64::MAX][i % 3],
+                count_day: [1, u64::MAX, 7][i % 3],
+                spend_day: [0, 9750, i64::MAX, i64::MIN, -1, 5][i],
+                spend_total: [100, i64::MIN][i % 2],
+                recent_5m: i as u64,
+                baseline_30m: (i * 7) as u64,
+                ..Default::default()
+            };
+            (c, st)
+        })
+        .collect();
+    let (mut answered, mut total) = (0usize, 0usize);
+    for i in 0..4000 {
+        let expr = boolean(2 + i % 3, &mut next);
+        let on_false = ["block", "request_hold"][next(2)];
+        let rule = json!([{"expr": expr, "on_false": on_false}]);
+        let (a, b) = (
+            direct.parse_rules("core:cel:rules", &rule),
+            reference.parse_rules("core:cel:rules", &rule),
+        );
+        let (Ok(a), Ok(b)) = (a, b) else { continue };
+        for (c, st) in &contexts {
+            total += 1;
+            let fast = a.rules[0].compiled.fast.as_ref();
+            answered += usize::from(fast.and_then(|n| fast::eval(n, c, st)).is_some());
+            assert_eq!(
+                direct.evaluate("core:cel:rules", &a, c, st),
+                reference.evaluate("core:cel:rules", &b, c, st),
+                "{expr}"
+            );
+        }
+    }
+    // The test means something only if the direct path answers often, and defers too.
+    assert!(
+        answered * 3 > total && answered < total,
+        "answered {answered} of {total}"
+    );
+}
+
+#[test]
+fn the_usual_rules_are_answered_directly() {
+    let e = CelEngine::new();
+    for expr in [
+        "request.cost_cents + 1 <= 10000 && request.host.endsWith('example.com')",
+        "passport.tier in ['L2', 'L3'] || request.action.startsWith('read:')",
+        "state.spend.day + request.cost_cents < 50000 ? true : now > 0",
+        "!(request.path.contains('/admin'))",
+    ] {
+        let rules = e
+            .parse_rules("core:cel:rules", &json!([{"expr": expr}]))
+            .unwrap();
+        let node = rules.rules[0].compiled.fast.as_ref().expect(expr);
+        assert!(
+            fast::eval(node, &ctx(), &StateSnapshot::default()).is_some(),
+            "{expr}"
+        );
+    }
+    // Metadata (its conversion has limits), macros and doubles go to the interpreter.
+    for expr in [
+        "request.metadata.count == 3",
+        "[1, 2].all(x, x > 0)",
+        "request.cost_cents < 1.5",
+        "has(request.host)",
+    ] {
+        let rules = e
+            .parse_rules("core:cel:rules", &json!([{"expr": expr}]))
+            .unwrap();
+        assert!(rules.rules[0].compiled.fast.is_none(), "{expr}");
+    }
+}
