@@ -11,6 +11,9 @@
 #[path = "../benches/support/gate_setup.rs"]
 mod gate_setup;
 
+#[path = "../benches/support/cpu_time.rs"]
+mod cpu_time;
+use cpu_time::cpu_ns;
 use gate_setup::*;
 use modei_core::keys::SigningKey;
 use modei_core::time::Timestamp;
@@ -76,15 +79,4 @@ fn main() {
         dt.as_secs_f64() * 1e6 / n as f64,
         da as f64 / n as f64
     );
-}
-
-/// On-CPU time of this thread (load from other processes does not count).
-fn cpu_ns() -> u64 {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: `ts` is a valid, writable timespec; the clock id is a constant the kernel knows.
-    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
-    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
 }

@@ -12,6 +12,9 @@
 //! envelope verification so that load from other processes falls on both alike; it prints the
 //! median per-operation times and their ratio.
 
+#[path = "../benches/support/cpu_time.rs"]
+mod cpu_time;
+use cpu_time::cpu_ns;
 use modei_core::canonical::canonicalize;
 use modei_core::envelope::{
     verify_wire, DelegationBuilder, Permission, SelfIssue, SignedEnvelope, VerifyOptions,
@@ -145,15 +148,4 @@ fn main() {
             other => panic!("unknown op {other}"),
         }
     }
-}
-
-/// This thread's CPU time in nanoseconds (`CLOCK_THREAD_CPUTIME_ID`).
-fn cpu_ns() -> u64 {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: `ts` is a valid, writable timespec; the clock id is a constant the kernel knows.
-    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
-    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
 }
