@@ -158,12 +158,14 @@ impl<'k, K: GateKeys + ?Sized> LogVerifier<'k, K> {
 
     /// Chain checks now, signature later (see [`verify_jsonl_parallel`]): returns whether the
     /// record was accepted and still needs its signature checked.
+    #[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
     fn push_deferred(&mut self, rec: &Attestation) -> bool {
         self.push_inner(rec, false)
     }
 
     /// A deferred signature check failed at `index`: it wins if it comes first in the log (ties
     /// with a checkpoint mismatch at the same record go to the signature, as in [`Self::push`]).
+    #[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
     fn signature_failure(&mut self, index: u64, e: Error) {
         let first = match (&self.first_error, &self.pending) {
             (Some((j, _)), _) => index <= *j,
