@@ -24,7 +24,7 @@ pub fn verify_envelope(
     let o = json_arg(&options, "options")?;
     let w = bytes_of(&wire, "wire")?;
     let t = trust_of(trust);
-    json_to_js(&ap::envelope_verify_wire(&w, &o, t.as_ref().map(|t| &**t)).or_throw()?)
+    json_to_js(&ap::envelope_verify_wire(&w, &o, t.as_deref()).or_throw()?)
 }
 
 /// Verifies envelope JSON text and its detached signature (`null`: absent).
@@ -40,7 +40,7 @@ pub fn verify_envelope_detached(
     let signature = opt_str_of(&signature, "signature")?;
     let t = trust_of(trust);
     json_to_js(
-        &ap::envelope_verify_text(&e, signature.as_deref(), &o, t.as_ref().map(|t| &**t))
+        &ap::envelope_verify_text(&e, signature.as_deref(), &o, t.as_deref())
             .or_throw()?,
     )
 }
@@ -68,7 +68,7 @@ pub fn delegate_envelope(
             &parent_key.inner,
             &child_key.inner,
             &json_arg(&params, "params")?,
-            t.as_ref().map(|t| &**t),
+            t.as_deref(),
         )
         .or_throw()?,
     )
@@ -293,7 +293,7 @@ impl JsVerifier {
             .map(|r| r.inner.clone() as Arc<dyn modei_core::revocation::RevocationSource>);
         let t = trust_of(trust);
         Ok(JsVerifier {
-            inner: at::VerifierHandle::new(&cfg, t.as_ref().map(|t| &**t), rev).or_throw()?,
+            inner: at::VerifierHandle::new(&cfg, t.as_deref(), rev).or_throw()?,
         })
     }
 
