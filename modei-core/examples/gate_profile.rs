@@ -131,7 +131,14 @@ fn ratio(issuer: &SigningKey, agent: &SigningKey, now: Timestamp, rounds: usize)
             v[v.len() / 2] / 1e3
         })
         .collect();
-    println!("raw verify_strict {:>7.2} us on-CPU (median of {rounds} blocks)", m[0]);
-    println!("cold check        {:>7.2} us  ({:.3}x raw verify_strict)", m[1], m[1] / m[0]);
+    println!(
+        "raw verify_strict {:>7.2} us on-CPU (median of {rounds} blocks)",
+        m[0]
+    );
+    println!(
+        "cold check        {:>7.2} us  ({:.3}x raw verify_strict)",
+        m[1],
+        m[1] / m[0]
+    );
     println!("warm check        {:>7.2} us", m[2]);
 }

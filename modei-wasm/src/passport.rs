@@ -39,10 +39,7 @@ pub fn verify_envelope_detached(
     let e = bytes_of(&envelope, "envelope")?;
     let signature = opt_str_of(&signature, "signature")?;
     let t = trust_of(trust);
-    json_to_js(
-        &ap::envelope_verify_text(&e, signature.as_deref(), &o, t.as_deref())
-            .or_throw()?,
-    )
+    json_to_js(&ap::envelope_verify_text(&e, signature.as_deref(), &o, t.as_deref()).or_throw()?)
 }
 
 /// Self-issues a v2 envelope: the wire pair.

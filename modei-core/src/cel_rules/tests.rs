@@ -377,6 +377,7 @@ fn long_syntax_error_with_multibyte_text_is_an_error_not_a_panic() {
 /// Random rules over the direct evaluator's subset (and a little outside it), random requests
 /// and state: the engine that answers directly where it can must give exactly the evaluation
 /// of the interpreter-only engine, every time.
+#[cfg(feature = "cel-fast")]
 #[test]
 fn fast_rules_agree_with_the_interpreter() {
     let mut seed = 0x9e37_79b9_7f4a_7c15u64;
@@ -554,6 +555,7 @@ fn fast_rules_agree_with_the_interpreter() {
     );
 }
 
+#[cfg(feature = "cel-fast")]
 #[test]
 fn the_usual_rules_are_answered_directly() {
     let e = CelEngine::new();

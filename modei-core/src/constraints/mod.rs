@@ -32,7 +32,7 @@ pub use temporal::Schedule;
 
 use crate::cel_rules::{CelEngine, CelRules};
 use crate::error::{Code, Error, Result};
-use crate::state::{Committed, Exceeded, HoldSpec, Reservation, StateSnapshot, StateStore, Window};
+use crate::state::{CommitOutcome, HoldSpec, Reservation, StateSnapshot, StateStore, Window};
 use crate::target::Target;
 use crate::time::Timestamp;
 use serde_json::{Map, Value};
@@ -618,7 +618,7 @@ impl Enforcer {
         store: &dyn StateStore,
         dry_run: bool,
     ) -> Result<Outcome> {
-        self.enforce_committing(set, ctx, store, dry_run, |r| store.check_and_commit(r))
+        self.enforce_committing(set, ctx, store, dry_run, &mut |r| store.check_and_commit(r))
     }
 
     /// [`enforce`](Self::enforce) with the caller's atomic commit of the reservation (a gate
@@ -630,7 +630,7 @@ impl Enforcer {
         ctx: &EvalContext,
         store: &dyn StateStore,
         dry_run: bool,
-        commit: impl FnOnce(&Reservation) -> Result<std::result::Result<Committed, Exceeded>>,
+        commit: &mut dyn FnMut(&Reservation) -> Result<CommitOutcome>,
     ) -> Result<Outcome> {
         // Commit first when no evaluator needs the counters before the commit: evaluate with
         // the rate limits and spend caps provisionally passing, commit (which checks them
@@ -642,13 +642,14 @@ impl Enforcer {
                 Some(r) => {
                     return Ok(match commit(&r)? {
                         Ok(after) => {
-                            let counts = after.counts.iter().map(|n| n.saturating_sub(1));
-                            let spend = after.spend.iter().map(|s| s - r.amount);
+                            let counts = &mut after.counts.iter().map(|n| n.saturating_sub(1));
+                            let spend = &mut after.spend.iter().map(|s| s - r.amount);
                             counted_outcome(pending.outcome, &r, counts, spend)
                         }
                         Err(ex) => {
-                            let (counts, spend) = (ex.counts.iter().copied(), &ex.spend);
-                            let o = counted_outcome(pending.outcome, &r, counts, spend.clone());
+                            let counts = &mut ex.counts.iter().copied();
+                            let spend = &mut ex.spend.iter().copied();
+                            let o = counted_outcome(pending.outcome, &r, counts, spend);
                             exceeded_outcome(o, &ex)
                         }
                     });
@@ -689,8 +690,8 @@ impl Enforcer {
 fn counted_outcome(
     mut outcome: Outcome,
     r: &Reservation,
-    counts: impl Iterator<Item = u64>,
-    spend: impl IntoIterator<Item = i64>,
+    counts: &mut dyn Iterator<Item = u64>,
+    spend: &mut dyn Iterator<Item = i64>,
 ) -> Outcome {
     for (rc, before) in r.rates.iter().zip(counts) {
         if let Some(e) = outcome.evaluations.iter_mut().find(|e| e.key == rc.key) {

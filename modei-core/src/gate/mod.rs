@@ -1192,7 +1192,7 @@ impl Gate {
         let out = if shared {
             let head = &mut ctx.head_read;
             self.enforcer
-                .enforce_committing(set, ectx, store, ctx.dry_run, |r| {
+                .enforce_committing(set, ectx, store, ctx.dry_run, &mut |r| {
                     let (outcome, h) = store.check_and_commit_reading_head(r, chain)?;
                     *head = Some(h);
                     Ok(outcome)
