@@ -96,21 +96,23 @@ for c = 1, ncaps do
 end
 if hold_id ~= '' and live >= max_holds then return {-1} end
 -- Commit: the action counts in every window; spend, or a reservation under the hold.
+local total_before = s[5]
 for w = 1, 5 do
   redis.call('HINCRBY', KEYS[w], 'n', 1)
   if hold_id == '' and amount ~= 0 then
     redis.call('HINCRBY', KEYS[w], 's', amount)
     s[w] = s[w] + amount
   end
+  -- A window key ends with its window (plus grace): its TTL is set when the key is made.
+  if w < 5 and n[w] == 0 then
+    redis.call('PEXPIRE', KEYS[w], tonumber(ARGV[8 + w]) + grace)
+  end
   n[w] = n[w] + 1
 end
-for w = 1, 4 do
-  redis.call('PEXPIRE', KEYS[w], tonumber(ARGV[8 + w]) + grace)
-end
-if s[5] > 0 then
-  redis.call('PERSIST', KEYS[5])
-else
+if s[5] <= 0 then
   redis.call('PEXPIRE', KEYS[5], tonumber(ARGV[13]) + grace)
+elseif total_before <= 0 then
+  redis.call('PERSIST', KEYS[5])
 end
 if hold_id ~= '' then
   reserved = reserved + amount
@@ -122,13 +124,15 @@ if hold_id ~= '' then
     if redis.call('PTTL', KEYS[k]) < want then redis.call('PEXPIRE', KEYS[k], want) end
   end
 end
--- Anomaly minutes: per subject, the last 35 one-minute buckets.
-redis.call('HINCRBY', KEYS[8], ARGV[8], 1)
-local fields = redis.call('HKEYS', KEYS[8])
-for f = 1, #fields do
-  if minute - tonumber(fields[f]) >= 35 then redis.call('HDEL', KEYS[8], fields[f]) end
+-- Anomaly minutes: per subject, the last 35 one-minute buckets, trimmed (and the key's TTL
+-- renewed) when a new minute starts.
+if redis.call('HINCRBY', KEYS[8], ARGV[8], 1) == 1 then
+  local fields = redis.call('HKEYS', KEYS[8])
+  for f = 1, #fields do
+    if minute - tonumber(fields[f]) >= 35 then redis.call('HDEL', KEYS[8], fields[f]) end
+  end
+  redis.call('PEXPIRE', KEYS[8], 35 * 60000 + grace)
 end
-redis.call('PEXPIRE', KEYS[8], 35 * 60000 + grace)
 local out = {1}
 for r = 1, nrates do out[#out + 1] = n[rates[r]] end
 for c = 1, ncaps do out[#out + 1] = s[caps[c]] + reserved end
