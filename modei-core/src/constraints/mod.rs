@@ -313,7 +313,6 @@ pub(crate) struct Entry {
 pub struct ConstraintSet {
     entries: Vec<Entry>,
     terms: Map<String, Value>,
-    source: Map<String, Value>,
 }
 
 impl fmt::Debug for ConstraintSet {
@@ -333,10 +332,6 @@ impl ConstraintSet {
     /// carried for attestations and receipts, never enforced.
     pub fn terms(&self) -> &Map<String, Value> {
         &self.terms
-    }
-    /// The map this set was parsed from.
-    pub fn source(&self) -> &Map<String, Value> {
-        &self.source
     }
     /// The enforced keys in evaluation order.
     pub fn keys(&self) -> Vec<&str> {
@@ -508,7 +503,6 @@ impl Enforcer {
         Ok(ConstraintSet {
             entries,
             terms,
-            source: map.clone(),
         })
     }
 
