@@ -96,9 +96,10 @@ fn ratio(issuer: &SigningKey, agent: &SigningKey, now: Timestamp, rounds: usize)
     let g = gate(issuer, false, false);
     let warm = request(&tok);
     assert!(g.check_at(&warm, now).is_allowed());
+    let verifier = modei_core::passport::Verifier::new(trust(issuer), Default::default());
     const REPS: usize = 100;
     let mut fresh = 1i64;
-    let mut med = [Vec::new(), Vec::new(), Vec::new()];
+    let mut med = [Vec::new(), Vec::new(), Vec::new(), Vec::new()];
     for _ in 0..rounds {
         // Fresh tokens are made outside the timed block (signing is not part of a check).
         let cold: Vec<_> = (0..REPS)
@@ -123,6 +124,12 @@ fn ratio(issuer: &SigningKey, agent: &SigningKey, now: Timestamp, rounds: usize)
             black_box(g.check_at(black_box(&warm), now));
         }
         med[2].push((cpu_ns() - t) as f64 / REPS as f64);
+        let t = cpu_ns();
+        for r in &cold {
+            let p = r.passport.as_deref().unwrap_or_default();
+            black_box(verifier.verify(black_box(p), now).ok());
+        }
+        med[3].push((cpu_ns() - t) as f64 / REPS as f64);
     }
     let m: Vec<f64> = med
         .iter_mut()
@@ -141,4 +148,9 @@ fn ratio(issuer: &SigningKey, agent: &SigningKey, now: Timestamp, rounds: usize)
         m[1] / m[0]
     );
     println!("warm check        {:>7.2} us", m[2]);
+    println!(
+        "passport verify   {:>7.2} us  ({:.3}x raw; the cold check's verification step)",
+        m[3],
+        m[3] / m[0]
+    );
 }

@@ -500,10 +500,7 @@ impl Enforcer {
             }
         }
         entries.sort_by(|a, b| (a.category, a.rank, &a.key).cmp(&(b.category, b.rank, &b.key)));
-        Ok(ConstraintSet {
-            entries,
-            terms,
-        })
+        Ok(ConstraintSet { entries, terms })
     }
 
     /// Evaluates a request without touching shared state: stateful limits are checked against
