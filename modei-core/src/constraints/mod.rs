@@ -597,11 +597,14 @@ impl Enforcer {
         }
     }
 
-    /// The whole decision: snapshot (only if the set has a stateful evaluator), pure
-    /// evaluation, then one atomic check-and-commit (always, so every allowed or held action
-    /// is counted). With `dry_run`, nothing is committed (the snapshot is still read, and a
-    /// `hold_id` is provisional: nothing is reserved). A state-store failure is
-    /// an `Err` (`state_unavailable`); the gate turns it into a block.
+    /// The whole decision: pure evaluation, then one atomic check-and-commit (always, so every
+    /// allowed or held action is counted), whose counts fill in the rate limits' and spend
+    /// caps' evaluations. A snapshot is read first only when an evaluator needs the counters
+    /// before the commit (anomaly, CEL rules reading `state`, host evaluators), in a dry run,
+    /// or when a local block follows a counted limit (so the earliest limit is the reason).
+    /// With `dry_run`, nothing is committed (a `hold_id` is provisional: nothing is reserved).
+    /// A state-store failure is an `Err` (`state_unavailable`); the gate turns it into a
+    /// block.
     pub fn enforce(
         &self,
         set: &ConstraintSet,
@@ -631,7 +634,25 @@ impl Enforcer {
             let pending = self.evaluate_at(set, ctx, None);
             match pending.reservation {
                 Some(r) => {
-                    return Ok(match commit(&r)? {
+                    let outcome = commit(&r)?;
+                    // A store that does not report every window it checked cannot fill the
+                    // evaluations in: fail closed rather than show placeholders.
+                    let (n, s) = match &outcome {
+                        Ok(c) => (c.counts.len(), c.spend.len()),
+                        Err(ex) => (ex.counts.len(), ex.spend.len()),
+                    };
+                    if (n, s) != (r.rates.len(), r.caps.len()) {
+                        return Err(Error::new(
+                            Code::StateUnavailable,
+                            format!(
+                                "the state store reported {n} counts and {s} spends for {} rate \
+                                 limits and {} spend caps",
+                                r.rates.len(),
+                                r.caps.len()
+                            ),
+                        ));
+                    }
+                    return Ok(match outcome {
                         Ok(after) => {
                             let counts = &mut after.counts.iter().map(|n| n.saturating_sub(1));
                             let spend = &mut after.spend.iter().map(|s| s - r.amount);

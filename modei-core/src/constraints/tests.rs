@@ -821,12 +821,14 @@ fn a_stale_snapshot_is_corrected_by_the_atomic_commit() {
     );
 }
 
-/// A memory store that counts the reads and commits the enforcer makes.
+/// A memory store that counts the reads and commits the enforcer makes (and, `mute`, reports
+/// no counts from its commits, as a faulty store might).
 #[derive(Default)]
 struct Counting {
     inner: MemoryStateStore,
     snapshots: std::sync::atomic::AtomicUsize,
     commits: std::sync::atomic::AtomicUsize,
+    mute: bool,
 }
 
 impl Counting {
@@ -848,7 +850,11 @@ impl StateStore for Counting {
     ) -> Result<std::result::Result<crate::state::Committed, crate::state::Exceeded>> {
         self.commits
             .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        self.inner.check_and_commit(r)
+        let mut out = self.inner.check_and_commit(r)?;
+        if let (true, Ok(c)) = (self.mute, &mut out) {
+            c.counts.clear();
+        }
+        Ok(out)
     }
     fn release_hold(&self, s: &str, h: &str, now: Timestamp) -> Result<bool> {
         self.inner.release_hold(s, h, now)
@@ -1001,4 +1007,18 @@ fn only_evaluators_that_read_the_counters_cost_a_snapshot() {
         );
         assert_eq!(store.calls(), (snapshots, 1), "{m}");
     }
+}
+
+#[test]
+fn a_store_that_does_not_report_its_counts_fails_closed() {
+    let mute = Counting {
+        mute: true,
+        ..Default::default()
+    };
+    let s = set(json!({"core:rate:max_per_minute": 5}));
+    let e = Enforcer::new()
+        .enforce(&s, &ctx("a", JAN1), &mute, false)
+        .unwrap_err();
+    assert_eq!(e.code(), Code::StateUnavailable);
+    assert!(e.detail().contains("0 counts"), "{}", e.detail());
 }
