@@ -437,9 +437,53 @@ struct Subject {
     minutes: VecDeque<(i64, u64)>,
 }
 
+/// Counters by subject, then counter name: looked up by `&str` without building a key.
+#[derive(Debug, Default)]
+struct Counters {
+    by_subject: HashMap<String, HashMap<String, Counter>>,
+    len: usize,
+}
+
+impl Counters {
+    fn get_mut(&mut self, subject: &str, counter: &str) -> Option<&mut Counter> {
+        self.by_subject.get_mut(subject)?.get_mut(counter)
+    }
+
+    /// The counter, made if missing (the caller checks the bound first). Keys are allocated
+    /// only when a counter is made.
+    fn get_or_insert(&mut self, subject: &str, counter: &str) -> Option<&mut Counter> {
+        if self.get_mut(subject, counter).is_none() {
+            self.by_subject
+                .entry(subject.to_owned())
+                .or_default()
+                .insert(counter.to_owned(), Counter::default());
+            self.len += 1;
+        }
+        self.get_mut(subject, counter)
+    }
+
+    /// The counters of one subject.
+    fn of_subject(&mut self, subject: &str) -> impl Iterator<Item = &mut Counter> {
+        self.by_subject
+            .get_mut(subject)
+            .into_iter()
+            .flat_map(|m| m.values_mut())
+    }
+
+    fn retain(&mut self, mut keep: impl FnMut(&mut Counter) -> bool) {
+        let mut len = 0;
+        self.by_subject.retain(|_, m| {
+            m.retain(|_, c| keep(c));
+            len += m.len();
+            !m.is_empty()
+        });
+        self.len = len;
+    }
+}
+
 #[derive(Debug, Default)]
 struct Shard {
-    counters: HashMap<(String, String), Counter>,
+    counters: Counters,
     subjects: HashMap<String, Subject>,
     nonces: HashMap<(String, String), i64>,
     chains: HashMap<String, (u64, String)>,
@@ -501,18 +545,22 @@ fn counter_mut<'a>(
     counter: &str,
     now: i64,
 ) -> Result<&'a mut Counter> {
-    let key = (subject.to_string(), counter.to_string());
-    if !shard.counters.contains_key(&key) && shard.counters.len() >= limits.counters_per_shard {
+    if shard.counters.get_mut(subject, counter).is_none()
+        && shard.counters.len >= limits.counters_per_shard
+    {
         let t = Timestamp::from_unix_millis(now);
-        shard.counters.retain(|_, c| {
+        shard.counters.retain(|c| {
             c.purge_holds(now);
             !c.forgettable(t)
         });
-        if shard.counters.len() >= limits.counters_per_shard {
+        if shard.counters.len >= limits.counters_per_shard {
             return Err(MemoryStateStore::full("counters"));
         }
     }
-    Ok(shard.counters.entry(key).or_default())
+    shard
+        .counters
+        .get_or_insert(subject, counter)
+        .ok_or_else(|| MemoryStateStore::full("counters"))
 }
 
 fn anomaly_counts(s: Option<&Subject>, now: Timestamp) -> (u64, u64) {
@@ -536,13 +584,12 @@ impl StateStore for MemoryStateStore {
     fn snapshot(&self, subject: &str, counter: &str, now: Timestamp) -> Result<StateSnapshot> {
         let mut shard = self.shard(subject)?;
         let (recent_5m, baseline_30m) = anomaly_counts(shard.subjects.get(subject), now);
-        let key = (subject.to_string(), counter.to_string());
         let mut snap = StateSnapshot {
             recent_5m,
             baseline_30m,
             ..Default::default()
         };
-        if let Some(c) = shard.counters.get_mut(&key) {
+        if let Some(c) = shard.counters.get_mut(subject, counter) {
             c.purge_holds(now.unix_millis());
             snap.count_minute = c.count(Window::Minute, now);
             snap.count_hour = c.count(Window::Hour, now);
@@ -669,7 +716,7 @@ impl StateStore for MemoryStateStore {
         let mut shard = self.shard(subject)?;
         let now_ms = now.unix_millis();
         let mut found = false;
-        for c in shard.counters.values_mut() {
+        for c in shard.counters.of_subject(subject) {
             c.purge_holds(now_ms);
             let before = c.holds.len();
             c.holds.retain(|h| h.id != hold_id);
@@ -681,7 +728,7 @@ impl StateStore for MemoryStateStore {
     fn commit_hold(&self, subject: &str, hold_id: &str, now: Timestamp) -> Result<bool> {
         let mut shard = self.shard(subject)?;
         let now_ms = now.unix_millis();
-        for c in shard.counters.values_mut() {
+        for c in shard.counters.of_subject(subject) {
             c.purge_holds(now_ms);
             if let Some(i) = c.holds.iter().position(|h| h.id == hold_id) {
                 let h = c.holds.remove(i);
