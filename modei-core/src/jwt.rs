@@ -1254,6 +1254,30 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        /// The strict decoder agrees with `base64ct`'s unpadded base64url (which also refuses
+        /// non-canonical trailing bits) on every input: the same bytes, or both refuse.
+        #[test]
+        fn base64url_agrees_with_base64ct(
+            bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..64),
+            noise in proptest::collection::vec(
+                proptest::sample::select(b"AQgw_-09azZ=+/ .\n\xff".to_vec()), 0..40),
+            cut in 0usize..4,
+        ) {
+            use base64ct::Encoding;
+            let enc = base64ct::Base64UrlUnpadded::encode_string(&bytes);
+            proptest::prop_assert_eq!(b64url_decode_strict(enc.as_bytes(), "x").ok(), Some(bytes.clone()));
+            let mut junk = enc.into_bytes();
+            junk.truncate(junk.len().saturating_sub(cut));
+            junk.extend_from_slice(&noise);
+            let ours = b64url_decode_strict(&junk, "x").ok();
+            let theirs = std::str::from_utf8(&junk)
+                .ok()
+                .and_then(|t| base64ct::Base64UrlUnpadded::decode_vec(t).ok());
+            proptest::prop_assert_eq!(ours, theirs);
+        }
+    }
+
     fn general_claims(b: &[u8]) -> Result<Claims> {
         match json::parse_strict(b)? {
             Value::Object(m) => Claims::from_map(m),

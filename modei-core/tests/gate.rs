@@ -1356,3 +1356,81 @@ fn a_hold_made_at_one_replica_is_approved_at_another_once() {
     forged.approval = Some(ap);
     assert_ne!(b.check_at(&forged, at(T0 + MIN)).decision, Decision::Allow);
 }
+
+#[test]
+fn passports_with_equal_constraints_share_one_prepared_set_and_never_another() {
+    let g = gate(Profile::L1);
+    let c = |cap: i64| json!({"search:*": {"core:cost:max_per_action": cap, "core:scope:domain_allowlist": ["*.example.com"]}});
+    let a = passport_with(c(100), |i| i.passport_id = "pp_a".into());
+    let b = passport_with(c(100), |i| i.passport_id = "pp_b".into());
+    let tighter = passport_with(c(10), |i| i.passport_id = "pp_c".into());
+    let check = |pp: &str, cost: i64| {
+        g.check_at(
+            &req(pp, "search:run")
+                .target("https://api.example.com/x")
+                .cost(cost),
+            at(T0),
+        )
+    };
+    let (da, db, dc) = (check(&a, 50), check(&b, 50), check(&tighter, 50));
+    assert!(da.is_allowed() && db.is_allowed(), "{da:?} {db:?}");
+    assert_eq!(da.passport_id.as_deref(), Some("pp_a"));
+    assert_eq!(db.passport_id.as_deref(), Some("pp_b"));
+    // One prepared set for the two equal passports; the third keeps its own, tighter terms.
+    assert!(Arc::ptr_eq(
+        &da.effective_constraints,
+        &db.effective_constraints
+    ));
+    assert!(!Arc::ptr_eq(
+        &da.effective_constraints,
+        &dc.effective_constraints
+    ));
+    assert_eq!(reason(&dc), "core:cost:max_per_action");
+    assert_eq!(
+        dc.effective_constraints["core:cost:max_per_action"],
+        json!(10)
+    );
+    // And the shared set still enforces per passport (its own target, its own cost).
+    assert_eq!(reason(&check(&b, 101)), "core:cost:max_per_action");
+    assert!(check(&a, 100).is_allowed());
+}
+
+#[test]
+fn pinned_passports_share_a_merged_set_only_with_the_same_constraints() {
+    let cats = catalogs();
+    let v2_hash = cats.get(2).unwrap().content_hash().to_owned();
+    let g = Gate::new(config(Profile::L1).with_catalogs(cats)).unwrap();
+    let perms = |cap: i64| json!({"search:run": {"core:cost:max_per_action": cap}});
+    let pin = |cap: i64, id: &str| {
+        passport_with(perms(cap), |i| {
+            i.passport_id = id.into();
+            i.catalog = Some(modei_core::jwt::CatalogPin {
+                gate_id: Some("gate_test".into()),
+                version: Some(2),
+                content_hash: Some(format!("sha256:{v2_hash}")),
+            })
+        })
+    };
+    let d1 = g.check_at(&req(&pin(80, "pp_alpha"), "search:run").cost(40), at(T0));
+    let d2 = g.check_at(&req(&pin(80, "pp_beta"), "search:run").cost(40), at(T0));
+    let d3 = g.check_at(&req(&pin(30, "pp_gamma"), "search:run").cost(40), at(T0));
+    assert!(d1.is_allowed() && d2.is_allowed(), "{d1:?} {d2:?}");
+    assert!(Arc::ptr_eq(
+        &d1.effective_constraints,
+        &d2.effective_constraints
+    ));
+    // The catalog's 50 is tighter than 80; 30 is tighter than the catalog's.
+    assert_eq!(
+        d1.effective_constraints["core:cost:max_per_action"],
+        json!(50)
+    );
+    assert_eq!(
+        d3.effective_constraints["core:cost:max_per_action"],
+        json!(30)
+    );
+    assert_eq!(reason(&d3), "core:cost:max_per_action");
+    assert_eq!(
+        d2.effective_constraints["core:pricing:per_call_cents"],
+        json!(3)
+    );
+}

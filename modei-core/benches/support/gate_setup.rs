@@ -29,13 +29,25 @@ pub fn token(issuer: &SigningKey, agent: &SigningKey, iat_offset_s: i64) -> Stri
 }
 
 pub fn token_with(issuer: &SigningKey, agent: &SigningKey, iat_offset_s: i64, cel: bool) -> String {
+    token_full(issuer, agent, iat_offset_s, cel, 10_000)
+}
+
+/// A token whose `core:cost:max_per_action` is `per_action` (distinct values: distinct
+/// constraint sets, which the gate cannot share between passports).
+pub fn token_full(
+    issuer: &SigningKey,
+    agent: &SigningKey,
+    iat_offset_s: i64,
+    cel: bool,
+    per_action: i64,
+) -> String {
     let big = 1_000_000_000_000i64;
     let mut constraints = json!({
         "core:scope:action_blocklist": ["search:delete"],
         "core:scope:domain_allowlist": ["*.example.com"],
         "core:rate:max_per_minute": big,
         "core:rate:max_per_day": big,
-        "core:cost:max_per_action": 10_000,
+        "core:cost:max_per_action": per_action,
         "core:cost:max_cumulative": big,
         "core:cel:rules": [{"expr": "request.cost_cents + 1 <= 10000 && request.host.endsWith('example.com')"}]
     });
@@ -70,13 +82,34 @@ pub fn token_with(issuer: &SigningKey, agent: &SigningKey, iat_offset_s: i64, ce
 }
 
 pub fn gate(issuer: &SigningKey, attest: bool, checkpoints: bool) -> Gate {
+    gate_with_capacity(issuer, attest, checkpoints, 1 << 16)
+}
+
+/// A gate with the default cache capacity (4,096), filled with `n` other passports first so
+/// that a cold check meets the steady state of a long-running gate: a full cache evicting.
+pub fn steady_gate(issuer: &SigningKey, agent: &SigningKey, n: i64) -> Gate {
+    let g = gate_with_capacity(issuer, false, false, 4096);
+    let now = Timestamp::from_unix_millis(T0);
+    for i in 0..n {
+        let d = g.check_at(&request(&token(issuer, agent, 200_000 + i)), now);
+        assert!(d.is_allowed(), "{d:?}");
+    }
+    g
+}
+
+pub fn gate_with_capacity(
+    issuer: &SigningKey,
+    attest: bool,
+    checkpoints: bool,
+    cache_capacity: usize,
+) -> Gate {
     let mut cfg = GateConfig::new("gate_bench", Profile::L1, trust(issuer));
     if attest {
         cfg = cfg.with_signing_key(SigningKey::from_seed(&[9; 32]), "gate-1");
         cfg.log = Box::new(HeadsLog::new());
         cfg.checkpoints = checkpoints;
     }
-    cfg.cache_capacity = 1 << 16;
+    cfg.cache_capacity = cache_capacity;
     Gate::new(cfg).unwrap()
 }
 

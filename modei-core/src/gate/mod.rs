@@ -25,6 +25,7 @@
 mod anonymous;
 mod cache;
 mod config;
+mod constraint_sets;
 mod decision;
 mod holds;
 mod matching;
@@ -57,6 +58,7 @@ use crate::target::Target;
 use crate::time::{Clock, Timestamp};
 use crate::trust::IssuerKind;
 use cache::PassportCache;
+use constraint_sets::{ConstraintSets, SharedSet};
 use holds::HoldTable;
 use serde_json::{Map, Value};
 use std::collections::hash_map::DefaultHasher;
@@ -72,16 +74,17 @@ pub const UNKNOWN_AGENT: &str = "unknown";
 pub const REASON_APPROVAL_DENIED: &str = "approval_denied"; // = Code::ApprovalDenied
 
 const STRIPES: usize = 64;
+/// Distinct prepared constraint sets kept for sharing between passports.
+const SHARED_SETS: usize = 1024;
 
 /// Constraints ready to evaluate for one (passport, permission).
 struct Prepared {
     permission: String,
     /// What the constraints see of the passport.
     info: Arc<PassportInfo>,
-    set: ConstraintSet,
-    effective: Arc<Map<String, Value>>,
+    /// The constraints, shared with every passport carrying the same ones.
+    shared: Arc<SharedSet>,
     catalog_pin: Option<CatalogPin>,
-    has_fail_closed: bool,
 }
 
 /// Prepared constraints, or the error preparing them (cached either way).
@@ -122,6 +125,7 @@ pub struct Gate {
     hold_ttl_ms: i64,
     max_holds: usize,
     cache: PassportCache<Arc<Cached>>,
+    sets: ConstraintSets,
     holds: HoldTable,
     stripes: Vec<Mutex<()>>,
 }
@@ -305,6 +309,7 @@ impl Gate {
             hold_ttl_ms,
             max_holds: max_holds.max(1),
             cache: PassportCache::new(cache_capacity),
+            sets: ConstraintSets::new(SHARED_SETS),
             holds: HoldTable::default(),
             stripes: (0..STRIPES).map(|_| Mutex::new(())).collect(),
         })
@@ -690,7 +695,7 @@ impl Gate {
                 )
             }
         };
-        let eff = Some(&prepared.effective);
+        let eff = Some(&prepared.shared.effective);
         let perm_key = Some(prepared.permission.clone());
         // 5. Replay and proof of possession.
         if let Err(e) = self.check_replay(ctx, p) {
@@ -716,7 +721,7 @@ impl Gate {
             return d;
         }
         // 7. Constraints and the atomic commit; 8. attestation under the chain's lock.
-        let heartbeat = match prepared.has_fail_closed {
+        let heartbeat = match prepared.shared.has_fail_closed {
             false => None,
             true => match self.state.last_heartbeat(&self.gate_id) {
                 Ok(h) => h,
@@ -732,7 +737,7 @@ impl Gate {
         ectx.heartbeat = heartbeat;
         let guard =
             (!ctx.dry_run && self.attesting.is_some()).then(|| lock(self.stripe(&subject.chain)));
-        let mut v = self.enforce(ctx, &prepared.set, &ectx, &subject.chain);
+        let mut v = self.enforce(ctx, &prepared.shared.set, &ectx, &subject.chain);
         ctx.target = ectx.target.take();
         if v.decision == Decision::RequestHold {
             if let Some(hid) = v.hold.as_ref().map(|h| h.hold_id.clone()) {
@@ -945,12 +950,12 @@ impl Gate {
         let perm = p
             .permission(perm_key)
             .ok_or_else(|| Error::new(Code::PermissionNotGranted, "no such permission"))?;
-        let (effective, pin) = match catalog {
-            None => (perm.constraints.clone(), None),
+        let catalog_entry = match catalog {
+            None => None,
             Some(cat) => {
                 let keys = cat.permissions().iter().map(|x| x.permission_key.as_str());
-                let cp = best_match(keys, action)
-                    .and_then(|i| cat.permissions().get(i))
+                let i = best_match(keys, action)
+                    .filter(|&i| i < cat.permissions().len())
                     .ok_or_else(|| {
                         Error::new(
                             Code::PermissionNotGranted,
@@ -960,6 +965,7 @@ impl Gate {
                             ),
                         )
                     })?;
+                let cp = &cat.permissions()[i];
                 if tier_level(p.tier) < cp.min_trust_level {
                     return Err(Error::new(
                         Code::TrustTierInsufficient,
@@ -971,10 +977,27 @@ impl Gate {
                         ),
                     ));
                 }
-                (merge(&cp.constraints, &perm.constraints)?, Some(cat.pin()))
+                Some((cat, cat.pin(), i))
             }
         };
-        let set = self.enforcer.parse(&effective)?;
+        let key = catalog_entry.as_ref().map(|(_, pin, i)| (pin, *i));
+        let hash = self.sets.hash(&perm.constraints, key);
+        let shared = match self.sets.get(hash, &perm.constraints, key) {
+            Some(s) => s,
+            None => {
+                let effective = match &catalog_entry {
+                    None => perm.constraints.clone(),
+                    Some((cat, _, i)) => {
+                        merge(&cat.permissions()[*i].constraints, &perm.constraints)?
+                    }
+                };
+                let set = self.enforcer.parse(&effective)?;
+                let entry = catalog_entry.as_ref().map(|(_, pin, i)| (pin.clone(), *i));
+                let s = Arc::new(SharedSet::new(set, effective, entry, &perm.constraints));
+                self.sets.insert(hash, s.clone());
+                s
+            }
+        };
         Ok(Prepared {
             info: Arc::new(PassportInfo {
                 passport_id: p.passport_id.clone(),
@@ -984,10 +1007,8 @@ impl Gate {
                 permission: perm_key.to_owned(),
             }),
             permission: perm_key.to_owned(),
-            has_fail_closed: effective.contains_key("core:safety:fail_closed"),
-            set,
-            effective: Arc::new(effective),
-            catalog_pin: pin,
+            shared,
+            catalog_pin: catalog_entry.map(|(_, pin, _)| pin),
         })
     }
 
