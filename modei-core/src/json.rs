@@ -132,6 +132,38 @@ pub fn parse_with(input: &[u8], opts: &ParseOptions) -> Result<Parsed> {
     })
 }
 
+/// Reads one strict JSON value that starts at byte `start` of `text` (no leading whitespace),
+/// nested at most `max_depth` deep, and returns it with the position just after it: for readers
+/// that walk a larger document themselves (the JWT claims reader) and hand nested values to
+/// the strict reader without scanning them twice. `None` wherever [`parse_strict`] of that
+/// value alone would fail.
+pub(crate) fn strict_value_at(
+    text: &str,
+    start: usize,
+    max_depth: usize,
+) -> Option<(Value, usize)> {
+    if text.len() > JsonLimits::DEFAULT.max_bytes || !text.is_char_boundary(start) {
+        return None;
+    }
+    let opts = ParseOptions {
+        limits: JsonLimits {
+            max_depth,
+            ..JsonLimits::DEFAULT
+        },
+        ..ParseOptions::STRICT
+    };
+    let mut p = Parser {
+        s: text.as_bytes(),
+        text,
+        pos: start,
+        depth: 0,
+        opts: &opts,
+        saw_non_finite: false,
+    };
+    let v = p.value().ok()?;
+    Some((v, p.pos))
+}
+
 struct Parser<'a> {
     s: &'a [u8],
     text: &'a str,

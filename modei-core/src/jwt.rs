@@ -841,6 +841,8 @@ impl Claims {
 }
 
 struct Fast<'a> {
+    /// The claims, already known to be UTF-8.
+    text: &'a str,
     s: &'a [u8],
     pos: usize,
 }
@@ -868,7 +870,8 @@ impl<'a> Fast<'a> {
                 _ => self.pos += 1,
             }
         }
-        let out = std::str::from_utf8(self.s.get(start..self.pos)?).ok()?;
+        // Both ends sit at ASCII quotes of text already known to be UTF-8.
+        let out = self.text.get(start..self.pos)?;
         self.pos += 1;
         Some(out)
     }
@@ -890,47 +893,16 @@ impl<'a> Fast<'a> {
         }
         std::str::from_utf8(d).ok()?.parse().ok()
     }
-    /// The bytes of one object value, found by bracket matching (string aware). Nesting deeper
-    /// than `max_depth` gives `None`. The slice is then read by the strict reader.
-    fn object_slice(&mut self, max_depth: usize) -> Option<&'a [u8]> {
-        let start = self.pos;
+    /// One object value, read in place by the strict reader, nested at most `max_depth` deep.
+    fn strict_object(&mut self, max_depth: usize) -> Option<Map<String, Value>> {
         if self.peek()? != b'{' {
             return None;
         }
-        let mut depth = 0usize;
-        let mut in_str = false;
-        while let Some(c) = self.peek() {
-            self.pos += 1;
-            if in_str {
-                match c {
-                    b'\\' => self.pos += 1,
-                    b'"' => in_str = false,
-                    _ => {}
-                }
-                continue;
+        match json::strict_value_at(self.text, self.pos, max_depth)? {
+            (Value::Object(m), end) => {
+                self.pos = end;
+                Some(m)
             }
-            match c {
-                b'"' => in_str = true,
-                b'{' | b'[' => {
-                    depth += 1;
-                    if depth > max_depth {
-                        return None;
-                    }
-                }
-                b'}' | b']' => {
-                    depth = depth.checked_sub(1)?;
-                    if depth == 0 {
-                        return self.s.get(start..self.pos);
-                    }
-                }
-                _ => {}
-            }
-        }
-        None
-    }
-    fn strict_object(&mut self, max_depth: usize) -> Option<Map<String, Value>> {
-        match json::parse_strict(self.object_slice(max_depth)?) {
-            Ok(Value::Object(m)) => Some(m),
             _ => None,
         }
     }
@@ -947,7 +919,12 @@ fn fast_claims(payload: &[u8]) -> Option<Claims> {
     if payload.len() > json::JsonLimits::DEFAULT.max_bytes {
         return None;
     }
-    let mut f = Fast { s: payload, pos: 0 };
+    let text = std::str::from_utf8(payload).ok()?;
+    let mut f = Fast {
+        text,
+        s: payload,
+        pos: 0,
+    };
     let (mut iss, mut sub, mut jti) = (None, None, None);
     let (mut iat, mut exp, mut nbf) = (None, None, None);
     let mut aud: Option<Vec<String>> = None;
