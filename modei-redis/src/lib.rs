@@ -28,7 +28,9 @@ use modei_core::state::{
     CommitOutcome, Committed, Exceeded, NextInChain, Reservation, StateSnapshot, StateStore, Window,
 };
 use modei_core::time::Timestamp;
-use redis::{Cmd, Connection, ErrorKind, FromRedisValue, ServerErrorKind, Value};
+use redis::{
+    Cmd, Connection, ErrorKind, FromRedisValue, IntoConnectionInfo, ServerErrorKind, Value,
+};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
@@ -255,8 +257,17 @@ impl RedisStateStore {
     /// Redis is down, and fails closed until it is up). Errors: `invalid_argument` for a bad
     /// URL.
     pub fn new(cfg: RedisConfig) -> Result<Self> {
-        let client = redis::Client::open(cfg.url.as_str())
-            .map_err(|e| Error::new(Code::InvalidArgument, format!("redis url: {e}")))?;
+        let bad_url =
+            |e: redis::RedisError| Error::new(Code::InvalidArgument, format!("redis url: {e}"));
+        // TCP_NODELAY (the client's default is off): each call is one small request awaiting
+        // its answer, which Nagle's algorithm would only delay.
+        let info = cfg
+            .url
+            .as_str()
+            .into_connection_info()
+            .map_err(bad_url)?
+            .set_tcp_settings(redis::io::tcp::TcpSettings::default().set_nodelay(true));
+        let client = redis::Client::open(info).map_err(bad_url)?;
         if cfg.timeout.is_zero() {
             return Err(Error::new(
                 Code::InvalidArgument,
