@@ -17,9 +17,10 @@
 //! Concurrent callers each use their own connection; at most [`RedisConfig::max_idle`] are kept.
 //!
 //! **Clock.** The caller's `now` decides windows and expiries (as in `MemoryStateStore`), so
-//! replicas should run NTP; TTLs are computed relative to `now` plus [`RedisConfig::grace`],
-//! which also absorbs clock skew between replicas (a replica a few seconds behind still finds
-//! the previous window's key).
+//! replicas should run NTP; TTLs are computed relative to `now` plus [`RedisConfig::grace`].
+//! A counter is one hash with a field per window, each field tagged with its window's start;
+//! a window never moves back, so a replica a few seconds behind at a boundary counts against
+//! the window a replica ahead has already started, and never resets it.
 
 mod scripts;
 
@@ -28,7 +29,9 @@ use modei_core::state::{
     CommitOutcome, Committed, Exceeded, NextInChain, Reservation, StateSnapshot, StateStore, Window,
 };
 use modei_core::time::Timestamp;
-use redis::{Cmd, Connection, ErrorKind, FromRedisValue, ServerErrorKind, Value};
+use redis::{
+    Cmd, Connection, ErrorKind, FromRedisValue, IntoConnectionInfo, ServerErrorKind, Value,
+};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
@@ -233,17 +236,11 @@ fn window_index(w: Window) -> usize {
     }
 }
 
-/// The end (exclusive, unix ms) of the window containing `now`; total: the end of the day.
-fn window_end(w: Window, now: Timestamp) -> i64 {
-    let start = w.start(now);
-    match w {
-        Window::Minute => start + MINUTE_MS,
-        Window::Hour => start + 60 * MINUTE_MS,
-        Window::Day => start + DAY_MS,
-        // 32 days after the 1st is always in the next month.
-        Window::Month => Window::Month.start(Timestamp::from_unix_millis(start + 32 * DAY_MS)),
-        Window::Total => Window::Day.start(now) + DAY_MS,
-    }
+/// The end (exclusive, unix ms) of the month containing `now`.
+fn month_end(now: Timestamp) -> i64 {
+    // 32 days after the 1st is always in the next month.
+    let start = Window::Month.start(now);
+    Window::Month.start(Timestamp::from_unix_millis(start + 32 * DAY_MS))
 }
 
 fn clamp(v: i64) -> i64 {
@@ -255,8 +252,17 @@ impl RedisStateStore {
     /// Redis is down, and fails closed until it is up). Errors: `invalid_argument` for a bad
     /// URL.
     pub fn new(cfg: RedisConfig) -> Result<Self> {
-        let client = redis::Client::open(cfg.url.as_str())
-            .map_err(|e| Error::new(Code::InvalidArgument, format!("redis url: {e}")))?;
+        let bad_url =
+            |e: redis::RedisError| Error::new(Code::InvalidArgument, format!("redis url: {e}"));
+        // TCP_NODELAY (the client's default is off): each call is one small request awaiting
+        // its answer, which Nagle's algorithm would only delay.
+        let info = cfg
+            .url
+            .as_str()
+            .into_connection_info()
+            .map_err(bad_url)?
+            .set_tcp_settings(redis::io::tcp::TcpSettings::default().set_nodelay(true));
+        let client = redis::Client::open(info).map_err(bad_url)?;
         if cfg.timeout.is_zero() {
             return Err(Error::new(
                 Code::InvalidArgument,
@@ -271,7 +277,7 @@ impl RedisStateStore {
             round_trips: AtomicU64::new(0),
             check: Script::new(scripts::check_and_commit()),
             snap: Script::new(scripts::snapshot()),
-            resolve: Script::new(scripts::RESOLVE_HOLD.to_owned()),
+            resolve: Script::new(scripts::resolve_hold()),
             nonce: Script::new(scripts::NONCE.to_owned()),
             head: Script::new(scripts::COMMIT_HEAD.to_owned()),
             heartbeat: Script::new(scripts::HEARTBEAT.to_owned()),
@@ -371,17 +377,19 @@ impl RedisStateStore {
         })
     }
 
-    fn window_keys(&self, subject: &str, counter: &str, now: Timestamp) -> Vec<String> {
-        let base = self.window_prefix(subject);
-        let counter = escape(counter);
-        Window::ALL
-            .iter()
-            .map(|&w| format!("{base}{counter}{}", window_suffix(w, now)))
-            .collect()
+    /// The prefix of a subject's counter hashes (one per counter, a field per window).
+    fn counter_prefix(&self, subject: &str) -> String {
+        format!("{}c:{{{}}}:", self.prefix, escape(subject))
     }
 
-    fn window_prefix(&self, subject: &str) -> String {
-        format!("{}w:{{{}}}:", self.prefix, escape(subject))
+    /// The arguments every counter script takes after its own: the starts of the minute,
+    /// hour, day and month windows of `now`, then the counter's month TTL (ms to the month's
+    /// end, plus grace).
+    fn push_window_args(&self, args: &mut Vec<String>, now: Timestamp) {
+        for w in [Window::Minute, Window::Hour, Window::Day, Window::Month] {
+            args.push(w.start(now).to_string());
+        }
+        args.push((month_end(now) - now.unix_millis() + self.grace_ms()).to_string());
     }
 
     fn holds_prefix(&self, subject: &str) -> String {
@@ -396,12 +404,15 @@ impl RedisStateStore {
         format!("{}a:{{{}}}", self.prefix, escape(subject))
     }
 
-    fn counter_keys(&self, subject: &str, counter: &str, now: Timestamp) -> Vec<String> {
-        let mut keys = self.window_keys(subject, counter, now);
-        keys.push(format!("{}{}", self.holds_prefix(subject), escape(counter)));
-        keys.push(self.hold_index(subject));
-        keys.push(self.anomaly_key(subject));
-        keys
+    /// The counter hash, the counter's holds, the subject's hold index and anomaly minutes.
+    fn counter_keys(&self, subject: &str, counter: &str) -> Vec<String> {
+        let counter = escape(counter);
+        vec![
+            format!("{}{counter}", self.counter_prefix(subject)),
+            format!("{}{counter}", self.holds_prefix(subject)),
+            self.hold_index(subject),
+            self.anomaly_key(subject),
+        ]
     }
 
     fn resolve_hold(
@@ -416,14 +427,10 @@ impl RedisStateStore {
             hold_id.to_owned(),
             now_ms.to_string(),
             if commit { "1" } else { "0" }.to_owned(),
-            self.grace_ms().to_string(),
             self.holds_prefix(subject),
-            self.window_prefix(subject),
+            self.counter_prefix(subject),
         ];
-        for w in Window::ALL {
-            args.push(window_suffix(w, now));
-            args.push((window_end(w, now) - now_ms).to_string());
-        }
+        self.push_window_args(&mut args, now);
         let v = self.eval(&self.resolve, &[self.hold_index(subject)], &args)?;
         match v {
             Value::Int(n) => Ok(n == 1),
@@ -450,7 +457,7 @@ impl RedisStateStore {
             ));
         }
         let now_ms = r.now.unix_millis();
-        let mut keys = self.counter_keys(&r.subject, &r.counter, r.now);
+        let mut keys = self.counter_keys(&r.subject, &r.counter);
         let (hold_id, hold_exp) = match &r.hold {
             Some(h) => {
                 if h.id.is_empty() {
@@ -472,9 +479,7 @@ impl RedisStateStore {
         args.push(hold_exp.to_string());
         args.push(self.cfg.holds_per_counter.to_string());
         args.push(now_ms.div_euclid(MINUTE_MS).to_string());
-        for w in Window::ALL {
-            args.push((window_end(w, r.now) - now_ms).to_string());
-        }
+        self.push_window_args(&mut args, r.now);
         args.push(r.rates.len().to_string());
         for rc in &r.rates {
             args.push(window_index(rc.window).to_string());
@@ -588,20 +593,14 @@ fn head_field(v: Option<Value>) -> Result<Option<String>> {
     }
 }
 
-fn window_suffix(w: Window, now: Timestamp) -> String {
-    match w {
-        Window::Total => ":total".to_owned(),
-        w => format!(":{}:{}", w.as_str(), w.start(now)),
-    }
-}
-
 impl StateStore for RedisStateStore {
     fn snapshot(&self, subject: &str, counter: &str, now: Timestamp) -> Result<StateSnapshot> {
-        let keys = self.counter_keys(subject, counter, now);
-        let args = [
+        let keys = self.counter_keys(subject, counter);
+        let mut args = vec![
             now.unix_millis().to_string(),
             now.unix_millis().div_euclid(MINUTE_MS).to_string(),
         ];
+        self.push_window_args(&mut args, now);
         let v = ints(&self.eval(&self.snap, &keys, &args)?, "snapshot")?;
         let [cm, ch, cd, sh, sd, smo, st, recent, base] = v[..] else {
             return Err(malformed("snapshot"));

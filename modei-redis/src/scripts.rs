@@ -2,8 +2,15 @@
 //! back to `EVAL` when the server does not have the script cached yet).
 //!
 //! Numbers travel as decimal strings and are compared as Lua numbers (doubles): the Rust side
-//! keeps every value within ±(2^53 - 1), where doubles are exact. Counters are changed with
-//! `HINCRBY` (exact 64-bit integers on the server).
+//! keeps every value within ±(2^53 - 1), where doubles are exact, and the scripts write numbers
+//! back with `string.format('%d', x)` (Lua 5.1's `tostring` keeps only 14 significant digits).
+//!
+//! A counter is one hash, `P c:{S}:C`, with a field per window: `m`, `h`, `d`, `M` (minute,
+//! hour, day, month) each `<window start, unix ms>:<count>:<cents>`, and `t` (total)
+//! `<count>:<cents>`. A window field whose start is older than the window of `now` (passed by
+//! the caller) reads as zero and is rewritten with the new start. One that is *newer* (written
+//! by a replica whose clock is ahead, across a boundary) is kept and counted against: a window
+//! never moves back, so a replica behind never resets what one ahead has counted.
 //!
 //! Keys a script builds itself (the counter hashes reached from a hold id in `release_hold` /
 //! `commit_hold`) carry the same `{subject}` hash tag as its declared keys, so they live in
@@ -36,111 +43,138 @@ local function holds_sum(hkey, ikey, now, purge, counter)
 end
 "#;
 
+/// The counter hash: one `HMGET` to read its five windows, one `HSET` to write them, and its
+/// TTL. Shared by `check_and_commit`, `snapshot` and `commit_hold`.
+///
+/// `read_counter(key, a)`: `ARGV[a .. a + 3]` are the starts of the minute, hour, day and month
+/// windows of `now`. Returns counts, cents, the start each window field keeps (a string, as
+/// sent or stored: compared as a string first, as a number only when it differs), whether the
+/// month field was absent or older (a new month for this key), and whether the key existed.
+/// Numbers are parsed by arithmetic (`x + 0`, cheaper than `tonumber`); a malformed field is
+/// a script error, so the store fails closed.
+///
+/// `counter_ttl`: memory stays bounded, as with the former key per window. While the total
+/// spend is ≤ 0 the key ends with its month (plus grace): the TTL is set when a month starts
+/// for the key (or the key is made), not on every call. When the total spend first turns
+/// positive the key is made persistent (a budget on `total` never resets); a key made with
+/// spend already has no TTL.
+const COUNTER: &str = r#"
+local function read_counter(key, a)
+  local v = redis.call('HMGET', key, 'm', 'h', 'd', 'M', 't')
+  local n, s = {0, 0, 0, 0, 0}, {0, 0, 0, 0, 0}
+  local st = {ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3]}
+  local new_month = true
+  for w = 1, 4 do
+    if v[w] then
+      local f0, f1, f2 = string.match(v[w], '^([^:]*):([^:]*):(.*)$')
+      if f0 == st[w] or f0 + 0 > st[w] + 0 then
+        st[w], n[w], s[w] = f0, f1 + 0, f2 + 0
+        if w == 4 then new_month = false end
+      end
+    end
+  end
+  if v[5] then
+    local f1, f2 = string.match(v[5], '^([^:]*):(.*)$')
+    n[5], s[5] = f1 + 0, f2 + 0
+  end
+  return n, s, st, new_month, v[5] ~= false
+end
+local function write_counter(key, n, s, st)
+  local f = string.format
+  redis.call('HSET', key, 'm', f('%s:%d:%d', st[1], n[1], s[1]),
+             'h', f('%s:%d:%d', st[2], n[2], s[2]), 'd', f('%s:%d:%d', st[3], n[3], s[3]),
+             'M', f('%s:%d:%d', st[4], n[4], s[4]), 't', f('%d:%d', n[5], s[5]))
+end
+local function counter_ttl(key, existed, new_month, total_before, total, month_ttl)
+  if total > 0 then
+    if existed and total_before <= 0 then redis.call('PERSIST', key) end
+  elseif new_month then
+    redis.call('PEXPIRE', key, month_ttl)
+  end
+end
+"#;
+
 /// `check_and_commit`.
 ///
-/// KEYS: 1..5 window hashes (minute, hour, day, month, total), 6 the counter's holds,
-/// 7 the subject's hold index, 8 the subject's anomaly minutes, and optionally 9 a chain
-/// whose head is read in the same step (`check_and_commit_reading_head`).
+/// KEYS: 1 the counter hash, 2 the counter's holds, 3 the subject's hold index, 4 the
+/// subject's anomaly minutes, and optionally 5 a chain whose head is read in the same step
+/// (`check_and_commit_reading_head`).
 /// ARGV: now, amount, grace, counter (encoded), hold id ("" = none), hold expiry,
-/// max holds, minute index, ttl1..ttl5 (ms to each window's end; total: to the day's end),
-/// nrates, (window, limit)*, ncaps, (window, cap)*.
+/// max holds, minute index, the starts of the minute, hour, day and month windows of now,
+/// the counter's month TTL (ms to the month's end + grace), nrates, (window, limit)*, ncaps,
+/// (window, cap)* (windows 1..5: minute, hour, day, month, total).
 /// Returns `{1, c1.., s1..}` committed (counts in rate order, spend in cap order),
 /// `{0, kind (1 rate, 2 cap), index, current, c1.., s1..}` exceeded (counts and spend before
 /// this action), `{-1}` too many open holds; with
-/// KEYS[9], `{that, head sequence or "", head hash or ""}`.
+/// KEYS[5], `{that, head sequence or "", head hash or ""}`.
 pub fn check_and_commit() -> String {
     format!(
-        "{HOLDS_SUM}{}",
+        "{HOLDS_SUM}{COUNTER}{}",
         r#"
 local function check()
-local now = tonumber(ARGV[1])
-local amount = tonumber(ARGV[2])
-local grace = tonumber(ARGV[3])
-local counter = ARGV[4]
+-- Numbers are parsed by arithmetic (`x + 0`, cheaper than `tonumber`), and only when used.
+local now = ARGV[1] + 0
+local amount = ARGV[2] + 0
 local hold_id = ARGV[5]
-local hold_exp = tonumber(ARGV[6])
-local max_holds = tonumber(ARGV[7])
-local minute = tonumber(ARGV[8])
-local n, s = {}, {}
-for w = 1, 5 do
-  local v = redis.call('HMGET', KEYS[w], 'n', 's')
-  n[w] = tonumber(v[1] or '0')
-  s[w] = tonumber(v[2] or '0')
-end
-local reserved, live = holds_sum(KEYS[6], KEYS[7], now, true, counter)
-local i = 14
-local nrates = tonumber(ARGV[i]); i = i + 1
-local rates, rlimits = {}, {}
-for r = 1, nrates do
-  rates[r], rlimits[r] = tonumber(ARGV[i]), tonumber(ARGV[i + 1]); i = i + 2
-end
-local ncaps = tonumber(ARGV[i]); i = i + 1
-local caps, climits = {}, {}
-for c = 1, ncaps do
-  caps[c], climits[c] = tonumber(ARGV[i]), tonumber(ARGV[i + 1]); i = i + 2
-end
--- A refusal reports what every window held before this action.
-local function refused(kind, index, current)
-  local out = {0, kind, index, current}
-  for r = 1, nrates do out[#out + 1] = n[rates[r]] end
-  for c = 1, ncaps do out[#out + 1] = s[caps[c]] + reserved end
+local n, s, st, new_month, existed = read_counter(KEYS[1], 9)
+local reserved, live = holds_sum(KEYS[2], KEYS[3], now, true, ARGV[4])
+-- Rate r: window ARGV[13 + 2r], limit ARGV[14 + 2r]; cap c: window ARGV[c0 - 1 + 2c], cap
+-- ARGV[c0 + 2c].
+local nrates = ARGV[14] + 0
+local c0 = 15 + 2 * nrates
+local ncaps = ARGV[c0] + 0
+-- Appends the counts in rate order, then the spend in cap order.
+local function report(out)
+  for r = 1, nrates do out[#out + 1] = n[ARGV[13 + 2 * r] + 0] end
+  for c = 1, ncaps do out[#out + 1] = s[ARGV[c0 - 1 + 2 * c] + 0] + reserved end
   return out
 end
+-- A refusal reports what every window held before this action.
 for r = 1, nrates do
-  local w = rates[r]
-  if n[w] + 1 > rlimits[r] then return refused(1, r, n[w]) end
+  local w = ARGV[13 + 2 * r] + 0
+  if n[w] + 1 > ARGV[14 + 2 * r] + 0 then return report({0, 1, r, n[w]}) end
 end
 for c = 1, ncaps do
-  local w = caps[c]
-  if s[w] + reserved + amount > climits[c] then return refused(2, c, s[w] + reserved) end
+  local w = ARGV[c0 - 1 + 2 * c] + 0
+  if s[w] + reserved + amount > ARGV[c0 + 2 * c] + 0 then
+    return report({0, 2, c, s[w] + reserved})
+  end
 end
-if hold_id ~= '' and live >= max_holds then return {-1} end
+if hold_id ~= '' and live >= ARGV[7] + 0 then return {-1} end
 -- Commit: the action counts in every window; spend, or a reservation under the hold.
 local total_before = s[5]
 for w = 1, 5 do
-  redis.call('HINCRBY', KEYS[w], 'n', 1)
-  if hold_id == '' and amount ~= 0 then
-    redis.call('HINCRBY', KEYS[w], 's', amount)
-    s[w] = s[w] + amount
-  end
-  -- A window key ends with its window (plus grace): its TTL is set when the key is made.
-  if w < 5 and n[w] == 0 then
-    redis.call('PEXPIRE', KEYS[w], tonumber(ARGV[8 + w]) + grace)
-  end
   n[w] = n[w] + 1
+  if hold_id == '' then s[w] = s[w] + amount end
 end
-if s[5] <= 0 then
-  redis.call('PEXPIRE', KEYS[5], tonumber(ARGV[13]) + grace)
-elseif total_before <= 0 then
-  redis.call('PERSIST', KEYS[5])
-end
+write_counter(KEYS[1], n, s, st)
+counter_ttl(KEYS[1], existed, new_month, total_before, s[5], ARGV[13])
+local grace = ARGV[3] + 0
 if hold_id ~= '' then
   reserved = reserved + amount
-  redis.call('HSET', KEYS[6], hold_id, ARGV[2] .. ':' .. ARGV[6])
-  redis.call('HSET', KEYS[7], hold_id, counter)
-  local want = hold_exp - now + grace
+  redis.call('HSET', KEYS[2], hold_id, ARGV[2] .. ':' .. ARGV[6])
+  redis.call('HSET', KEYS[3], hold_id, ARGV[4])
+  local want = ARGV[6] - now + grace
   if want < grace then want = grace end
-  for k = 6, 7 do
+  for k = 2, 3 do
     if redis.call('PTTL', KEYS[k]) < want then redis.call('PEXPIRE', KEYS[k], want) end
   end
 end
 -- Anomaly minutes: per subject, the last 35 one-minute buckets, trimmed (and the key's TTL
 -- renewed) when a new minute starts.
-if redis.call('HINCRBY', KEYS[8], ARGV[8], 1) == 1 then
-  local fields = redis.call('HKEYS', KEYS[8])
+if redis.call('HINCRBY', KEYS[4], ARGV[8], 1) == 1 then
+  local minute = ARGV[8] + 0
+  local fields = redis.call('HKEYS', KEYS[4])
   for f = 1, #fields do
-    if minute - tonumber(fields[f]) >= 35 then redis.call('HDEL', KEYS[8], fields[f]) end
+    if minute - tonumber(fields[f]) >= 35 then redis.call('HDEL', KEYS[4], fields[f]) end
   end
-  redis.call('PEXPIRE', KEYS[8], 35 * 60000 + grace)
+  redis.call('PEXPIRE', KEYS[4], 35 * 60000 + grace)
 end
-local out = {1}
-for r = 1, nrates do out[#out + 1] = n[rates[r]] end
-for c = 1, ncaps do out[#out + 1] = s[caps[c]] + reserved end
-return out
+return report({1})
 end
 local out = check()
-if KEYS[9] then
-  local h = redis.call('HMGET', KEYS[9], 'seq', 'hash')
+if KEYS[5] then
+  local h = redis.call('HMGET', KEYS[5], 'seq', 'hash')
   return {out, h[1] or '', h[2] or ''}
 end
 return out
@@ -150,24 +184,20 @@ return out
 
 /// `snapshot` (read only).
 ///
-/// KEYS: 1..5 window hashes, 6 the counter's holds, 7 the hold index, 8 anomaly minutes.
-/// ARGV: now, minute index.
+/// KEYS: 1 the counter hash, 2 the counter's holds, 3 the hold index, 4 anomaly minutes.
+/// ARGV: now, minute index, the starts of the minute, hour, day and month windows of now (and
+/// the month TTL, which `snapshot` does not use).
 /// Returns `{count minute, hour, day, spend hour, day, month, total, recent 5m, baseline 30m}`.
 pub fn snapshot() -> String {
     format!(
-        "{HOLDS_SUM}{}",
+        "{HOLDS_SUM}{COUNTER}{}",
         r#"
 local now = tonumber(ARGV[1])
 local minute = tonumber(ARGV[2])
-local n, s = {}, {}
-for w = 1, 5 do
-  local v = redis.call('HMGET', KEYS[w], 'n', 's')
-  n[w] = tonumber(v[1] or '0')
-  s[w] = tonumber(v[2] or '0')
-end
-local reserved = holds_sum(KEYS[6], KEYS[7], now, false, '')
+local n, s = read_counter(KEYS[1], 3)
+local reserved = holds_sum(KEYS[2], KEYS[3], now, false, '')
 local recent, base = 0, 0
-local a = redis.call('HGETALL', KEYS[8])
+local a = redis.call('HGETALL', KEYS[4])
 for i = 1, #a, 2 do
   local age = minute - tonumber(a[i])
   local c = tonumber(a[i + 1])
@@ -183,18 +213,22 @@ return {n[1], n[2], n[3], s[2] + reserved, s[3] + reserved, s[4] + reserved,
 /// `release_hold` and `commit_hold`.
 ///
 /// KEYS: 1 the subject's hold index.
-/// ARGV: hold id, now, commit (1/0), grace, holds-key prefix, window-key prefix,
-/// then for each of the 5 windows: key suffix, ttl (ms to the window's end at `now`).
-/// Returns 1 when the hold was open (and was released or committed), else 0.
-pub const RESOLVE_HOLD: &str = r#"
+/// ARGV: hold id, now, commit (1/0), holds-key prefix, counter-key prefix, the starts of the
+/// minute, hour, day and month windows of now, the counter's month TTL (ms to the month's
+/// end + grace).
+/// Returns 1 when the hold was open (and was released or committed), else 0. A commit adds
+/// the hold's cents to every window of `now` (its action was counted when it was reserved).
+pub fn resolve_hold() -> String {
+    format!(
+        "{COUNTER}{}",
+        r#"
 local id = ARGV[1]
 local now = tonumber(ARGV[2])
 local commit = ARGV[3] == '1'
-local grace = tonumber(ARGV[4])
 local counter = redis.call('HGET', KEYS[1], id)
 if not counter then return 0 end
 redis.call('HDEL', KEYS[1], id)
-local hkey = ARGV[5] .. counter
+local hkey = ARGV[4] .. counter
 local v = redis.call('HGET', hkey, id)
 if not v then return 0 end
 redis.call('HDEL', hkey, id)
@@ -203,18 +237,17 @@ local amt = tonumber(string.sub(v, 1, sep - 1))
 local exp = tonumber(string.sub(v, sep + 1))
 if exp <= now then return 0 end
 if commit and amt ~= 0 then
-  for w = 1, 5 do
-    local k = ARGV[6] .. counter .. ARGV[5 + 2 * w]
-    local total = redis.call('HINCRBY', k, 's', amt)
-    if w < 5 then
-      redis.call('PEXPIRE', k, tonumber(ARGV[6 + 2 * w]) + grace)
-    elseif total > 0 then
-      redis.call('PERSIST', k)
-    end
-  end
+  local key = ARGV[5] .. counter
+  local n, s, st, new_month, existed = read_counter(key, 6)
+  local total_before = s[5]
+  for w = 1, 5 do s[w] = s[w] + amt end
+  write_counter(key, n, s, st)
+  counter_ttl(key, existed, new_month, total_before, s[5], ARGV[10])
 end
 return 1
-"#;
+"#
+    )
+}
 
 /// `check_nonce`. KEYS: 1 the nonce. ARGV: now, expires at, grace. Returns 1 if fresh.
 pub const NONCE: &str = r#"

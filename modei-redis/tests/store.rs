@@ -9,7 +9,8 @@ use modei_core::state::{
     HoldSpec, MemoryStateStore, RateCheck, Reservation, SpendCap, StateStore, Window,
 };
 use modei_core::time::Timestamp;
-use modei_redis::{RedisConfig, RedisStateStore};
+use modei_redis::{RedisConfig, RedisStateStore, MAX_EXACT};
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -323,6 +324,41 @@ fn anonymous_subjects_are_separate(s: &dyn StateStore) {
     assert!(s.check_and_commit(&pair("{a}", ":")).unwrap().is_ok());
 }
 
+fn amounts_near_2_pow_53_are_exact(s: &dyn StateStore) {
+    let big = |amount: i64, now: i64, hold: Option<(&str, i64)>| Reservation {
+        caps: vec![SpendCap {
+            key: "total".into(),
+            window: Window::Total,
+            cap: MAX_EXACT,
+        }],
+        ..spend(amount, 0, now, hold)
+    };
+    let c = s
+        .check_and_commit(&big(MAX_EXACT - 3, T, None))
+        .unwrap()
+        .unwrap();
+    assert_eq!(c.spend, vec![MAX_EXACT - 3]);
+    // A hold of 2 near the top, then committed: 2^53 - 2, to the cent.
+    s.check_and_commit(&big(2, T + 1, Some(("big", T + 60_000))))
+        .unwrap()
+        .unwrap();
+    assert!(s.commit_hold("p1", "big", ts(T + 2)).unwrap());
+    let snap = s.snapshot("p1", "buy", ts(T + 3)).unwrap();
+    assert_eq!(
+        (snap.spend_hour, snap.spend_day, snap.spend_month),
+        (MAX_EXACT - 1, MAX_EXACT - 1, MAX_EXACT - 1)
+    );
+    assert_eq!(snap.spend_total, MAX_EXACT - 1);
+    let c = s.check_and_commit(&big(1, T + 4, None)).unwrap().unwrap();
+    assert_eq!(c.spend, vec![MAX_EXACT]);
+    let e = s
+        .check_and_commit(&big(1, T + 5, None))
+        .unwrap()
+        .unwrap_err();
+    assert_eq!((e.current, e.requested, e.limit), (MAX_EXACT, 1, MAX_EXACT));
+    assert_eq!(e.spend, vec![MAX_EXACT]);
+}
+
 fn negative_amount_is_invalid(s: &dyn StateStore) {
     let e = s.check_and_commit(&spend(-1, 100, T, None)).unwrap_err();
     assert_eq!(e.code(), Code::InvalidArgument);
@@ -413,6 +449,7 @@ both!(
     anomaly_minutes,
     heartbeats_keep_the_latest,
     anonymous_subjects_are_separate,
+    amounts_near_2_pow_53_are_exact,
     negative_amount_is_invalid,
 );
 
@@ -450,29 +487,287 @@ fn gates_are_namespaced_and_keys_expire() {
             .all(|k| k.starts_with("modei:gate-a:") || k.starts_with("modei:gate-b:")),
         "{keys:?}"
     );
+    // One hash per counter (no spend yet: the buy was a hold), its holds, the hold index,
+    // anomaly minutes, the nonce, the chain head and the heartbeat.
+    for k in [
+        "modei:gate-a:c:{p1}:read",
+        "modei:gate-a:c:{p1}:buy",
+        "modei:gate-b:c:{p1}:read",
+        "modei:gate-a:h:{p1}:buy",
+        "modei:gate-a:hi:{p1}",
+        "modei:gate-a:a:{p1}",
+    ] {
+        assert!(keys.contains(&k.to_owned()), "{k} not in {keys:?}");
+    }
+    assert_eq!(keys.len(), 10, "{keys:?}");
     for k in &keys {
-        let ttl: i64 = redis::cmd("PTTL").arg(k).query(&mut c).unwrap();
+        let ttl = pttl(&mut c, k);
         let durable = k.contains(":q:{") || k.contains(":hb:{");
         if durable {
             assert_eq!(ttl, -1, "{k} is durable");
         } else {
             assert!(ttl > 0, "{k} has no TTL ({ttl})");
-            // The month window is the longest: at most 31 days + grace.
-            assert!(ttl <= 32 * DAY_MS, "{k}: {ttl}");
+            // A counter without spend ends with its month: at most 31 days + grace.
+            assert!(ttl <= 31 * DAY_MS + 60_000, "{k}: {ttl}");
+        }
+        if k.contains(":c:{") {
+            assert!(ttl <= month_ttl(now), "{k}: {ttl}");
+            assert!(ttl > month_ttl(now) - 10_000, "{k}: {ttl}");
         }
     }
     // A counter that spent money keeps its total forever (budgets never reset).
     a.check_and_commit(&spend(5, 100, now, None))
         .unwrap()
         .unwrap();
-    let total = keys_like(&mut c, "modei:gate-a:w:{p1}:buy:total");
-    let ttl: i64 = redis::cmd("PTTL").arg(&total).query(&mut c).unwrap();
-    assert_eq!(ttl, -1);
+    assert_eq!(pttl(&mut c, "modei:gate-a:c:{p1}:buy"), -1);
+    assert!(pttl(&mut c, "modei:gate-a:c:{p1}:read") > 0);
 }
 
-fn keys_like(c: &mut redis::Connection, k: &str) -> String {
-    let keys: Vec<String> = redis::cmd("KEYS").arg(k).query(c).unwrap();
-    keys.into_iter().next().expect(k)
+fn pttl(c: &mut redis::Connection, k: &str) -> i64 {
+    redis::cmd("PTTL").arg(k).query(c).unwrap()
+}
+
+/// The TTL a counter without spend gets at `now`: to the end of the month, plus grace (60 s).
+fn month_ttl(now: i64) -> i64 {
+    let next = Window::Month.start(ts(Window::Month.start(ts(now)) + 32 * DAY_MS));
+    next - now + 60_000
+}
+
+/// A counter hash's fields (`m`, `h`, `d`, `M`: `start:count:cents`; `t`: `count:cents`).
+fn fields(c: &mut redis::Connection, k: &str) -> HashMap<String, String> {
+    redis::cmd("HGETALL").arg(k).query(c).unwrap()
+}
+
+/// The fields expected at `now` for (count, cents) in the minute, hour, day, month and total.
+fn expect_fields(now: i64, v: [(i64, i64); 5]) -> HashMap<String, String> {
+    let mut m = HashMap::new();
+    let names = ["m", "h", "d", "M"];
+    for (i, w) in [Window::Minute, Window::Hour, Window::Day, Window::Month]
+        .into_iter()
+        .enumerate()
+    {
+        let (n, s) = v[i];
+        m.insert(names[i].to_owned(), format!("{}:{n}:{s}", w.start(ts(now))));
+    }
+    m.insert("t".to_owned(), format!("{}:{}", v[4].0, v[4].1));
+    m
+}
+
+/// A private server, a store on gate `g`, and a raw connection to inspect its keys.
+fn inspected() -> Option<(Server, Arc<RedisStateStore>, redis::Connection)> {
+    let server = Server::start()?;
+    let s = redis_store(&server, "g");
+    let c = server.conn();
+    Some((server, s, c))
+}
+
+/// The counter hash of `spend` reservations on gate `g`.
+const BUY: &str = "modei:g:c:{p1}:buy";
+
+#[test]
+fn stale_window_fields_read_as_zero_and_are_rewritten() {
+    let Some((_server, s, mut c)) = inspected() else {
+        return;
+    };
+    let key = BUY;
+    let buy = |amount: i64, now: i64| {
+        s.check_and_commit(&spend(amount, 1_000_000, now, None))
+            .unwrap()
+            .unwrap()
+    };
+    let t = T + 10 * DAY_MS + 5 * 3_600_000 + 7 * MINUTE_MS; // 2026-01-11 05:07
+    buy(10, t);
+    assert_eq!(fields(&mut c, key), expect_fields(t, [(1, 10); 5]));
+    // Each step starts a new window (and every longer one stays): the stale field reads as
+    // zero in the snapshot and the check, and the commit rewrites it with its new start.
+    let steps = [
+        (t + MINUTE_MS, [(1, 20), (2, 30), (2, 30), (2, 30), (2, 30)]),
+        (t + 3_600_000, [(1, 30), (1, 30), (3, 60), (3, 60), (3, 60)]),
+        (t + DAY_MS, [(1, 40), (1, 40), (1, 40), (4, 100), (4, 100)]),
+        (
+            T + 31 * DAY_MS,
+            [(1, 50), (1, 50), (1, 50), (1, 50), (5, 150)],
+        ),
+    ];
+    let mut amount = 20;
+    for (now, want) in steps {
+        let snap = s.snapshot("p1", "buy", ts(now)).unwrap();
+        assert_eq!(
+            (snap.count_minute, snap.spend_hour, snap.spend_month),
+            (0, want[1].1 - amount, want[3].1 - amount),
+            "at {now}"
+        );
+        let got = buy(amount, now);
+        assert_eq!(got.spend, vec![want[2].1], "day spend at {now}");
+        assert_eq!(fields(&mut c, key), expect_fields(now, want), "at {now}");
+        amount += 10;
+    }
+    // A rate check counts against the rewritten field too.
+    let minute = |now: i64| rate("r", Window::Minute, 1, now);
+    s.check_and_commit(&minute(t)).unwrap().unwrap();
+    assert!(s.check_and_commit(&minute(t)).unwrap().is_err());
+    let c2 = s.check_and_commit(&minute(t + MINUTE_MS)).unwrap().unwrap();
+    assert_eq!(c2.counts, vec![1]);
+}
+
+#[test]
+fn a_replica_behind_counts_in_the_window_already_started() {
+    let Some(server) = Server::start() else {
+        return;
+    };
+    let ahead = redis_store(&server, "g");
+    let behind = redis_store(&server, "g");
+    let midnight = T + DAY_MS;
+    let day = |now: i64| rate("d", Window::Day, 10, now);
+    ahead
+        .check_and_commit(&day(midnight - 5000))
+        .unwrap()
+        .unwrap();
+    ahead
+        .check_and_commit(&day(midnight + 10))
+        .unwrap()
+        .unwrap();
+    // 2 s behind: still the old day by its clock, but the new day has started; it counts
+    // there and never resets it.
+    let c = behind
+        .check_and_commit(&day(midnight - 2000))
+        .unwrap()
+        .unwrap();
+    assert_eq!(c.counts, vec![2]);
+    let c = ahead
+        .check_and_commit(&day(midnight + 20))
+        .unwrap()
+        .unwrap();
+    assert_eq!(c.counts, vec![3]);
+    let f = fields(&mut server.conn(), "modei:g:c:{p1}:read");
+    assert_eq!(f["d"], format!("{midnight}:3:0"));
+    assert_eq!(f["t"], "4:0");
+}
+
+#[test]
+fn spend_makes_a_counter_persistent_and_zero_spend_ends_with_its_month() {
+    let Some((_server, s, mut c)) = inspected() else {
+        return;
+    };
+    let key = BUY;
+    let t = T + 3 * DAY_MS; // 2026-01-04
+    let ttl_ok = |c: &mut redis::Connection, now: i64| {
+        let ttl = pttl(c, key);
+        assert!(
+            ttl <= month_ttl(now) && ttl > month_ttl(now) - 10_000,
+            "{ttl} vs {}",
+            month_ttl(now)
+        );
+    };
+    // No spend (amount 0): the key ends with January, plus grace.
+    s.check_and_commit(&spend(0, 100, t, None))
+        .unwrap()
+        .unwrap();
+    ttl_ok(&mut c, t);
+    // Later calls in the same month do not renew it (set a marker TTL and see it kept).
+    let _: () = redis::cmd("PEXPIRE")
+        .arg(key)
+        .arg(40 * DAY_MS)
+        .query(&mut c)
+        .unwrap();
+    s.check_and_commit(&spend(0, 100, t + DAY_MS, None))
+        .unwrap()
+        .unwrap();
+    assert!(pttl(&mut c, key) > 39 * DAY_MS);
+    // A new month (February) sets it again, to February's end.
+    let feb = T + 31 * DAY_MS + 5 * MINUTE_MS;
+    s.check_and_commit(&spend(0, 100, feb, None))
+        .unwrap()
+        .unwrap();
+    ttl_ok(&mut c, feb);
+    // A hold does not spend yet; its commit does: the key becomes persistent.
+    s.check_and_commit(&spend(7, 100, feb + 1, Some(("h", feb + 60_000))))
+        .unwrap()
+        .unwrap();
+    ttl_ok(&mut c, feb);
+    assert!(s.commit_hold("p1", "h", ts(feb + 2)).unwrap());
+    assert_eq!(pttl(&mut c, key), -1);
+    // It stays persistent across months (the total budget never resets).
+    let mar = T + 59 * DAY_MS;
+    s.check_and_commit(&spend(0, 100, mar, None))
+        .unwrap()
+        .unwrap();
+    assert_eq!(pttl(&mut c, key), -1);
+    assert_eq!(s.snapshot("p1", "buy", ts(mar)).unwrap().spend_total, 7);
+    // A counter made with spend has no TTL from the start.
+    s.check_and_commit(&Reservation {
+        counter: "other".into(),
+        ..spend(1, 100, mar, None)
+    })
+    .unwrap()
+    .unwrap();
+    assert_eq!(pttl(&mut c, "modei:g:c:{p1}:other"), -1);
+    // A counter that only counts (rates) keeps a TTL to its month's end.
+    s.check_and_commit(&rate("r", Window::Minute, 5, mar))
+        .unwrap()
+        .unwrap();
+    let ttl = pttl(&mut c, "modei:g:c:{p1}:read");
+    assert!(ttl > 0 && ttl <= month_ttl(mar), "{ttl}");
+}
+
+#[test]
+fn a_committed_hold_adds_to_every_window() {
+    let Some((_server, s, mut c)) = inspected() else {
+        return;
+    };
+    let key = BUY;
+    let t = T + 40 * MINUTE_MS;
+    s.check_and_commit(&spend(100, 10_000, t, None))
+        .unwrap()
+        .unwrap();
+    s.check_and_commit(&spend(700, 10_000, t + 1, Some(("h", t + 600_000))))
+        .unwrap()
+        .unwrap();
+    // Reserved, not spent: counted in every window, no cents in the hash yet.
+    assert_eq!(fields(&mut c, key), expect_fields(t, [(2, 100); 5]));
+    // Committed two minutes later: the minute field has rolled (no action, the cents), the
+    // longer windows keep their counts and get the cents.
+    let at = t + 2 * MINUTE_MS;
+    assert!(s.commit_hold("p1", "h", ts(at)).unwrap());
+    assert_eq!(
+        fields(&mut c, key),
+        expect_fields(at, [(0, 700), (2, 800), (2, 800), (2, 800), (2, 800)])
+    );
+    let snap = s.snapshot("p1", "buy", ts(at)).unwrap();
+    assert_eq!(
+        (
+            snap.spend_hour,
+            snap.spend_day,
+            snap.spend_month,
+            snap.spend_total
+        ),
+        (800, 800, 800, 800)
+    );
+    // A released hold adds nothing.
+    s.check_and_commit(&spend(50, 10_000, at, Some(("h2", at + 600_000))))
+        .unwrap()
+        .unwrap();
+    assert!(s.release_hold("p1", "h2", ts(at + 1)).unwrap());
+    assert_eq!(
+        fields(&mut c, key),
+        expect_fields(at, [(1, 700), (3, 800), (3, 800), (3, 800), (3, 800)])
+    );
+}
+
+#[test]
+fn amounts_near_2_pow_53_are_stored_to_the_cent() {
+    let Some(server) = Server::start() else {
+        return;
+    };
+    let s = redis_store(&server, "g");
+    amounts_near_2_pow_53_are_exact(s.as_ref());
+    let f = fields(&mut server.conn(), "modei:g:c:{p1}:buy");
+    // 2^53 - 1 = 9007199254740991: written with all its digits (not 9.007199254741e+15).
+    assert_eq!(f["t"], "3:9007199254740991");
+    assert_eq!(
+        f["M"],
+        format!("{}:3:9007199254740991", Window::Month.start(ts(T)))
+    );
 }
 
 #[test]
