@@ -7,7 +7,8 @@
 //! valgrind --tool=callgrind target/release/examples/gate_profile warm 2000
 //! perf record -g target/release/examples/gate_profile cold 20000
 //! ```
-//! Modes: `warm` (cached passport, no attestation), `warm-nocel`, `warm-attested`, `cold`;
+//! Modes: `warm` (cached passport, no attestation), `warm-nocel`, `warm-attested`, `cold`
+//! (a gate whose cache grows), `cold-steady` (the bench's steady state: the default cache full);
 //! `ratio [rounds]` alternates blocks of raw `verify_strict` of the token's signature, cold
 //! checks (one template, and distinct constraints), warm checks and passport verification alone
 //! (on-CPU time, so other load falls on all alike) at a gate in the bench's steady state, and
@@ -58,13 +59,17 @@ fn main() {
         return ratio(&issuer, &agent, now, n.max(5));
     }
     let (attest, cel) = match mode {
-        "warm" | "cold" => (false, true),
+        "warm" | "cold" | "cold-steady" => (false, true),
         "warm-nocel" => (false, false),
         "warm-attested" => (true, true),
         m => panic!("unknown mode {m}"),
     };
-    let g = gate(&issuer, attest, false);
-    let reqs: Vec<_> = if mode == "cold" {
+    let g = if mode == "cold-steady" {
+        steady_gate(&issuer, &agent, 8192)
+    } else {
+        gate(&issuer, attest, false)
+    };
+    let reqs: Vec<_> = if mode.starts_with("cold") {
         (0..n as i64)
             .map(|i| request(&token(&issuer, &agent, i % 100_000 + 1)))
             .collect()

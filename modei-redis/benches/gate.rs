@@ -6,7 +6,10 @@
 //! the memory store, Redis, and Redis with `shared_chains` (attestation chain heads in Redis,
 //! as replicas sharing chains need). Prints, per gate, the latency per check (median, p99),
 //! what Redis adds to the memory store's figures, the round trips per check (counted by the
-//! store), and checks per second with 1, 2 and 4 client threads (one passport per thread).
+//! store), and checks per second with 1, 2 and 4 client threads (one passport per thread);
+//! first, the latency of a bare PING through the same client, the floor under any round trip.
+//! On a VM whose idle vCPUs sleep, that floor is mostly the wake-up of the other vCPU: run under
+//! `taskset -c 1` (client and server on one core) to see the loopback cost without it.
 //! `BENCH_SECS` sets the seconds per throughput run (default 3).
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -102,6 +105,22 @@ fn main() {
         Arc::new(RedisStateStore::new(cfg).expect("store"))
     };
     let (plain, shared) = (redis("bench-plain"), redis("bench-shared"));
+    // The floor under any Redis round trip on this machine: a bare PING through the same
+    // client and connection pool.
+    let mut pings: Vec<Duration> = (0..22_000)
+        .map(|_| {
+            let t = Instant::now();
+            plain.ping().expect("ping");
+            t.elapsed()
+        })
+        .skip(2_000)
+        .collect();
+    pings.sort();
+    println!(
+        "bare PING round trip through the same client: median {:.1} us, p99 {:.1} us",
+        us(common::pct(&pings, 0.5)),
+        us(common::pct(&pings, 0.99))
+    );
     let gates = [
         (
             "memory",
