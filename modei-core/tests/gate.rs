@@ -1357,6 +1357,7 @@ fn a_hold_made_at_one_replica_is_approved_at_another_once() {
     assert_ne!(b.check_at(&forged, at(T0 + MIN)).decision, Decision::Allow);
 }
 
+#[cfg(feature = "shared-sets")]
 #[test]
 fn passports_with_equal_constraints_share_one_prepared_set_and_never_another() {
     let g = gate(Profile::L1);
@@ -1395,6 +1396,7 @@ fn passports_with_equal_constraints_share_one_prepared_set_and_never_another() {
     assert!(check(&a, 100).is_allowed());
 }
 
+#[cfg(feature = "shared-sets")]
 #[test]
 fn pinned_passports_share_a_merged_set_only_with_the_same_constraints() {
     let cats = catalogs();

@@ -79,8 +79,7 @@ impl<V: Clone> PassportCache<V> {
         if m.len() >= self.capacity && !m.contains_key(wire) {
             m.retain(|_, v| !expired(v));
             if m.len() >= self.capacity {
-                let fresh = HashMap::with_capacity_and_hasher(m.capacity(), m.hasher().clone());
-                dropped = Some(std::mem::replace(&mut *m, fresh));
+                dropped = Some(std::mem::take(&mut *m));
             }
         }
         m.insert(wire.into(), v);

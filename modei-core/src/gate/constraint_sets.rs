@@ -14,10 +14,13 @@
 use crate::catalog::CatalogPin;
 use crate::constraints::ConstraintSet;
 use serde_json::{Map, Value};
+#[cfg(feature = "shared-sets")]
 use std::collections::hash_map::RandomState;
-use std::collections::HashMap;
+#[cfg(feature = "shared-sets")]
 use std::hash::{BuildHasher, Hasher};
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
+#[cfg(feature = "shared-sets")]
+use std::sync::RwLock;
 
 /// One permission's constraints, prepared: shared by every passport with the same content.
 pub(crate) struct SharedSet {
@@ -26,9 +29,11 @@ pub(crate) struct SharedSet {
     pub(crate) effective: Arc<Map<String, Value>>,
     pub(crate) has_fail_closed: bool,
     /// The catalog entry merged in (its catalog's pin and index), if any.
+    #[cfg(feature = "shared-sets")]
     catalog: Option<(CatalogPin, usize)>,
     /// The passport's constraints this was prepared from (only kept when a catalog was merged;
     /// otherwise they are `effective`).
+    #[cfg(feature = "shared-sets")]
     source: Option<Map<String, Value>>,
 }
 
@@ -39,15 +44,20 @@ impl SharedSet {
         catalog: Option<(CatalogPin, usize)>,
         source: &Map<String, Value>,
     ) -> Self {
+        #[cfg(not(feature = "shared-sets"))]
+        let _ = (catalog, source);
         SharedSet {
             set,
             has_fail_closed: effective.contains_key("core:safety:fail_closed"),
+            #[cfg(feature = "shared-sets")]
             source: catalog.as_ref().map(|_| source.clone()),
             effective: Arc::new(effective),
+            #[cfg(feature = "shared-sets")]
             catalog,
         }
     }
 
+    #[cfg(feature = "shared-sets")]
     fn is_for(&self, source: &Map<String, Value>, catalog: Option<(&CatalogPin, usize)>) -> bool {
         let same_catalog = match (&self.catalog, catalog) {
             (None, None) => true,
@@ -58,18 +68,26 @@ impl SharedSet {
     }
 }
 
+/// Sets sorted by hash (a sorted `Vec` rather than a `HashMap`: as fast at this size, and less
+/// code).
+#[cfg(feature = "shared-sets")]
 pub(crate) struct ConstraintSets {
     capacity: usize,
     hasher: RandomState,
-    map: RwLock<HashMap<u64, Vec<Arc<SharedSet>>>>,
+    sets: RwLock<Vec<(u64, Arc<SharedSet>)>>,
 }
 
+/// Sets sharing one hash (only a collision puts two there).
+#[cfg(feature = "shared-sets")]
+const MAX_PER_HASH: usize = 8;
+
+#[cfg(feature = "shared-sets")]
 impl ConstraintSets {
     pub(crate) fn new(capacity: usize) -> Self {
         ConstraintSets {
             capacity: capacity.max(1),
             hasher: RandomState::new(),
-            map: RwLock::new(HashMap::new()),
+            sets: RwLock::new(Vec::new()),
         }
     }
 
@@ -96,33 +114,62 @@ impl ConstraintSets {
         source: &Map<String, Value>,
         catalog: Option<(&CatalogPin, usize)>,
     ) -> Option<Arc<SharedSet>> {
-        let m = self.map.read().ok()?;
-        m.get(&hash)?
+        let v = self.sets.read().ok()?;
+        let from = v.partition_point(|(h, _)| *h < hash);
+        v.get(from..)?
             .iter()
-            .find(|s| s.is_for(source, catalog))
-            .cloned()
+            .take_while(|(h, _)| *h == hash)
+            .find(|(_, s)| s.is_for(source, catalog))
+            .map(|(_, s)| s.clone())
     }
 
     pub(crate) fn insert(&self, hash: u64, set: Arc<SharedSet>) {
-        let Ok(mut m) = self.map.write() else { return };
-        if m.len() >= self.capacity && !m.contains_key(&hash) {
-            m.clear();
+        let Ok(mut v) = self.sets.write() else { return };
+        if v.len() >= self.capacity {
+            v.clear();
         }
-        let bucket = m.entry(hash).or_default();
-        // Sets colliding on one hash are few; bound them anyway.
-        if bucket.len() < 8 {
-            bucket.push(set);
+        let from = v.partition_point(|(h, _)| *h < hash);
+        let same = v.get(from..).map_or(0, |rest| {
+            rest.iter().take_while(|(h, _)| *h == hash).count()
+        });
+        if same < MAX_PER_HASH {
+            v.insert(from, (hash, set));
         }
     }
 
     #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
-        self.map.read().map(|m| m.len()).unwrap_or(0)
+        self.sets.read().map(|v| v.len()).unwrap_or(0)
     }
+}
+
+/// Without the `shared-sets` feature (the WebAssembly build, for size): nothing is kept, every
+/// passport's constraints are prepared for it alone.
+#[cfg(not(feature = "shared-sets"))]
+pub(crate) struct ConstraintSets;
+
+#[cfg(not(feature = "shared-sets"))]
+impl ConstraintSets {
+    pub(crate) fn new(_capacity: usize) -> Self {
+        ConstraintSets
+    }
+    pub(crate) fn hash(&self, _: &Map<String, Value>, _: Option<(&CatalogPin, usize)>) -> u64 {
+        0
+    }
+    pub(crate) fn get(
+        &self,
+        _: u64,
+        _: &Map<String, Value>,
+        _: Option<(&CatalogPin, usize)>,
+    ) -> Option<Arc<SharedSet>> {
+        None
+    }
+    pub(crate) fn insert(&self, _: u64, _: Arc<SharedSet>) {}
 }
 
 /// Feeds a JSON object to `h` so that equal objects hash equally (members in the map's order,
 /// which is sorted; numbers by their exact representation).
+#[cfg(feature = "shared-sets")]
 fn hash_map(h: &mut impl Hasher, m: &Map<String, Value>) {
     h.write_usize(m.len());
     for (k, v) in m {
@@ -132,6 +179,7 @@ fn hash_map(h: &mut impl Hasher, m: &Map<String, Value>) {
     }
 }
 
+#[cfg(feature = "shared-sets")]
 fn hash_value(h: &mut impl Hasher, v: &Value) {
     match v {
         Value::Null => h.write_u8(0),
@@ -167,7 +215,7 @@ fn hash_value(h: &mut impl Hasher, v: &Value) {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "shared-sets"))]
 mod tests {
     use super::*;
     use crate::constraints::Enforcer;
@@ -226,6 +274,30 @@ mod tests {
             ..pin.clone()
         };
         assert!(sets.get(hc, &a, Some((&pin2, 0))).is_none());
+    }
+
+    #[test]
+    fn colliding_sets_are_told_apart_by_content() {
+        let sets = ConstraintSets::new(64);
+        let maps: Vec<_> = (0..10)
+            .map(|i| obj(json!({ "core:cost:max_per_action": i })))
+            .collect();
+        // Every set under one hash, as a collision would put them, between other hashes.
+        sets.insert(1, Arc::new(shared(&maps[0], None)));
+        sets.insert(9, Arc::new(shared(&maps[0], None)));
+        for m in &maps {
+            sets.insert(5, Arc::new(shared(m, None)));
+        }
+        for (i, m) in maps.iter().enumerate() {
+            let found = sets.get(5, m, None);
+            // At most eight sets share a hash; the rest are prepared per passport.
+            assert_eq!(found.is_some(), i < MAX_PER_HASH, "{i}");
+            if let Some(f) = found {
+                assert_eq!(*f.effective, *m);
+            }
+        }
+        assert!(sets.get(1, &maps[0], None).is_some());
+        assert!(sets.get(1, &maps[1], None).is_none());
     }
 
     #[test]
