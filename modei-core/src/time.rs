@@ -41,8 +41,9 @@ impl Timestamp {
     /// else, including the bare dates and "yesterday" that Modei's reference lets through, is
     /// `timestamp_invalid`. Sub-millisecond digits are truncated.
     pub fn parse_rfc3339(s: &str) -> Result<Self> {
-        // RFC 3339 allows a lowercase 't'/'z' and a space separator; Modei writes the uppercase
-        // ISO form, and so do we. Keep the accepted set small.
+        // RFC 3339 also allows a lowercase 't' and a space as the separator; Modei writes the
+        // uppercase ISO form, so only 'T' is accepted. A lowercase 'z' is read as 'Z' (as the
+        // `time` crate this parser replaced did; a differential test holds it to that).
         let b = s.as_bytes();
         if b.len() < 20 || b.len() > 40 || b[10] != b'T' {
             return Err(invalid_ts(s));

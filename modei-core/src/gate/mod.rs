@@ -954,8 +954,8 @@ impl Gate {
             None => None,
             Some(cat) => {
                 let keys = cat.permissions().iter().map(|x| x.permission_key.as_str());
-                let i = best_match(keys, action)
-                    .filter(|&i| i < cat.permissions().len())
+                let (i, cp) = best_match(keys, action)
+                    .and_then(|i| cat.permissions().get(i).map(|cp| (i, cp)))
                     .ok_or_else(|| {
                         Error::new(
                             Code::PermissionNotGranted,
@@ -965,7 +965,6 @@ impl Gate {
                             ),
                         )
                     })?;
-                let cp = &cat.permissions()[i];
                 if tier_level(p.tier) < cp.min_trust_level {
                     return Err(Error::new(
                         Code::TrustTierInsufficient,
@@ -977,7 +976,7 @@ impl Gate {
                         ),
                     ));
                 }
-                Some((cat, cat.pin(), i))
+                Some((cp, cat.pin(), i))
             }
         };
         let key = catalog_entry.as_ref().map(|(_, pin, i)| (pin, *i));
@@ -987,9 +986,7 @@ impl Gate {
             None => {
                 let effective = match &catalog_entry {
                     None => perm.constraints.clone(),
-                    Some((cat, _, i)) => {
-                        merge(&cat.permissions()[*i].constraints, &perm.constraints)?
-                    }
+                    Some((cp, _, _)) => merge(&cp.constraints, &perm.constraints)?,
                 };
                 let set = self.enforcer.parse(&effective)?;
                 let entry = catalog_entry.as_ref().map(|(_, pin, i)| (pin.clone(), *i));
@@ -1198,7 +1195,6 @@ impl Gate {
         }
     }
 
-    /// Records (unless dry run) and builds the decision, taking the chain's lock.
     /// Step 7: the constraints and their one atomic commit. With `shared_chains` the commit
     /// also reads the chain head (one round trip on a networked store), kept in `ctx`.
     fn enforce(
@@ -1227,6 +1223,7 @@ impl Gate {
         }
     }
 
+    /// Records (unless dry run) and builds the decision, taking the chain's lock.
     fn finish(
         &self,
         ctx: &Ctx<'_>,
@@ -1386,8 +1383,8 @@ impl Gate {
 
     /// Signs the next record of a chain whose head lives in the state store: read the head
     /// (or take the one read with the state commit), sign, move the head by compare-and-swap;
-    /// when another replica moved it first, read and sign again. Only a record whose head move succeeded is logged and returned, so no
-    /// two replicas ever hand out the same sequence.
+    /// when another replica moved it first, read and sign again. Only a record whose head move
+    /// succeeded is logged and returned, so no two replicas ever hand out the same sequence.
     fn attest_shared(
         &self,
         att: &Attesting,
