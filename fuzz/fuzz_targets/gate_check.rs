@@ -46,7 +46,7 @@ fuzz_target!(|data: &[u8]| {
             .filter_map(|p| {
                 Some(Permission {
                     permission_key: p.get("permission_key")?.as_str()?.to_owned(),
-                    constraints: p.get("constraints")?.as_object()?.clone(),
+                    constraints: p.get("constraints")?.as_object()?.clone().into(),
                 })
             })
             .collect();

@@ -75,7 +75,8 @@ fn bench(c: &mut Criterion) {
         constraints: json!({"max_per_action_cost": 100})
             .as_object()
             .cloned()
-            .unwrap(),
+            .unwrap()
+            .into(),
     }];
     let token = issue.issue("acme", "acme-2026", &issuer).unwrap();
     eprintln!("token: {} bytes", token.len());

@@ -20,7 +20,7 @@ fn ts(s: &str) -> Timestamp {
 fn perm(key: &str, c: serde_json::Value) -> Permission {
     Permission {
         permission_key: key.into(),
-        constraints: c.as_object().cloned().unwrap(),
+        constraints: c.as_object().cloned().unwrap().into(),
     }
 }
 

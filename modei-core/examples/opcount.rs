@@ -31,7 +31,7 @@ fn ts(s: &str) -> Timestamp {
 fn perm(key: &str, c: serde_json::Value) -> Permission {
     Permission {
         permission_key: key.into(),
-        constraints: c.as_object().cloned().unwrap_or_default(),
+        constraints: c.as_object().cloned().unwrap_or_default().into(),
     }
 }
 

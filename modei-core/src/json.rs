@@ -164,6 +164,39 @@ pub(crate) fn strict_value_at(
     Some((v, p.pos))
 }
 
+/// Where the object or array opening at byte `start` of `s` closes (the position just after
+/// its bracket), by counting brackets outside strings (escapes honoured); `None` if the text
+/// ends first. Not a validator: it finds the candidate text of a value so that a reader can
+/// look the exact bytes up among values the strict reader already accepted.
+pub(crate) fn container_end(s: &[u8], start: usize) -> Option<usize> {
+    let mut depth = 0usize;
+    let mut in_string = false;
+    let mut i = start;
+    while let Some(&c) = s.get(i) {
+        if in_string {
+            match c {
+                b'\\' => i += 1,
+                b'"' => in_string = false,
+                _ => {}
+            }
+        } else {
+            match c {
+                b'"' => in_string = true,
+                b'{' | b'[' => depth += 1,
+                b'}' | b']' => {
+                    depth = depth.checked_sub(1)?;
+                    if depth == 0 {
+                        return Some(i + 1);
+                    }
+                }
+                _ => {}
+            }
+        }
+        i += 1;
+    }
+    None
+}
+
 struct Parser<'a> {
     s: &'a [u8],
     text: &'a str,
@@ -459,6 +492,23 @@ impl<'a> Parser<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn container_end_counts_brackets_outside_strings() {
+        let s = br#"x:{"a":"}]\"{","b":[1,{"c":[]}]},"rest":1"#;
+        assert_eq!(container_end(s, 2), Some(32));
+        assert_eq!(&s[2..32], br#"{"a":"}]\"{","b":[1,{"c":[]}]}"#);
+        assert_eq!(container_end(br#"[1,[2]]"#, 0), Some(7));
+        // Unclosed, a closing bracket first, or an escape at the very end: no end.
+        for bad in [&br#"{"a":[1"#[..], b"}{}", br#"{"a":""#] {
+            assert_eq!(
+                container_end(bad, 0),
+                None,
+                "{:?}",
+                String::from_utf8_lossy(bad)
+            );
+        }
+    }
 
     #[test]
     fn strict_rejects_duplicates_lenient_takes_the_last() {

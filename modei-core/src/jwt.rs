@@ -26,9 +26,11 @@
 
 use crate::envelope::Permission;
 use crate::error::{Code, Error, Result};
+use crate::interned::Interned;
 use crate::json;
 use crate::keys::{PublicKey, Signature, SigningKey};
 use serde_json::{Map, Value};
+use std::sync::Arc;
 
 /// The `typ` header value.
 pub const TYP: &str = "modei-passport+jwt";
@@ -75,8 +77,6 @@ pub fn b64url_decode_strict(s: &[u8], what: &str) -> Result<Vec<u8>> {
             s.len()
         )));
     }
-    let mut out = Vec::with_capacity(s.len() / 4 * 3 + 2);
-    let mut chunks = s.chunks_exact(4);
     let bad = |c: u8| {
         malformed(match c {
             b'=' => format!("{what}: base64url padding ('=') is not allowed"),
@@ -92,9 +92,32 @@ pub fn b64url_decode_strict(s: &[u8], what: &str) -> Result<Vec<u8>> {
             Ok(u32::from(v))
         }
     };
-    for c in &mut chunks {
-        let n = (val(c[0])? << 18) | (val(c[1])? << 12) | (val(c[2])? << 6) | val(c[3])?;
-        out.extend_from_slice(&[(n >> 16) as u8, (n >> 8) as u8, n as u8]);
+    // Whole quads without a branch per character: the table's INVALID has the high bit no
+    // sextet has, so one test after the loop tells whether any character was outside the
+    // alphabet (and a second pass names the first one).
+    let chunks = s.chunks_exact(4);
+    let quads = s.len() / 4;
+    let mut out = Vec::with_capacity(quads * 3 + 2);
+    out.resize(quads * 3, 0);
+    let mut seen = 0u8;
+    for (c, o) in chunks.clone().zip(out.chunks_exact_mut(3)) {
+        let (a, b, x, y) = (
+            B64URL[usize::from(c[0])],
+            B64URL[usize::from(c[1])],
+            B64URL[usize::from(c[2])],
+            B64URL[usize::from(c[3])],
+        );
+        seen |= a | b | x | y;
+        let n = (u32::from(a) << 18) | (u32::from(b) << 12) | (u32::from(x) << 6) | u32::from(y);
+        o.copy_from_slice(&[(n >> 16) as u8, (n >> 8) as u8, n as u8]);
+    }
+    if seen & 0x80 != 0 {
+        let c = s[..quads * 4]
+            .iter()
+            .copied()
+            .find(|&c| B64URL[usize::from(c)] == INVALID)
+            .unwrap_or(b'=');
+        return Err(bad(c));
     }
     let tail = chunks.remainder();
     match tail {
@@ -266,8 +289,17 @@ pub struct TypedJwt<'a> {
 /// building a JSON value first; anything else, and anything the direct reader is unsure of,
 /// takes the strict reader. See [`Claims::from_json_bytes`].
 pub fn decode_typed<'a>(token: &'a str, rules: &HeaderRules) -> Result<TypedJwt<'a>> {
+    decode_typed_with(token, rules, None)
+}
+
+/// [`decode_typed`], sharing constraint objects through `interned` (see [`crate::interned`]).
+pub(crate) fn decode_typed_with<'a>(
+    token: &'a str,
+    rules: &HeaderRules,
+    interned: Option<&Interned>,
+) -> Result<TypedJwt<'a>> {
     let raw = split(token, rules)?;
-    let claims = Claims::from_json_bytes(&raw.payload)?;
+    let claims = Claims::read(&raw.payload, interned)?;
     Ok(TypedJwt {
         signing_input: raw.signing_input,
         alg: raw.alg,
@@ -758,7 +790,7 @@ fn permissions_from(a: Vec<Value>) -> Result<Vec<Permission>> {
         }
         out.push(Permission {
             permission_key: key,
-            constraints,
+            constraints: constraints.into(),
         });
     }
     Ok(out)
@@ -773,7 +805,10 @@ fn permissions_to(p: &[Permission]) -> Value {
                     "permission_key".into(),
                     Value::String(p.permission_key.clone()),
                 );
-                m.insert("constraints".into(), Value::Object(p.constraints.clone()));
+                m.insert(
+                    "constraints".into(),
+                    Value::Object(Map::clone(&p.constraints)),
+                );
                 Value::Object(m)
             })
             .collect(),
@@ -829,7 +864,13 @@ impl Claims {
     /// thousands of mutations, that whenever the direct reader answers, the strict path gives the
     /// same claims.
     pub fn from_json_bytes(payload: &[u8]) -> Result<Claims> {
-        if let Some(c) = fast_claims(payload) {
+        Claims::read(payload, None)
+    }
+
+    /// [`Claims::from_json_bytes`], the direct reader sharing constraint objects through
+    /// `interned`.
+    pub(crate) fn read(payload: &[u8], interned: Option<&Interned>) -> Result<Claims> {
+        if let Some(c) = fast_claims(payload, interned) {
             return Ok(c);
         }
         match json::parse_strict(payload) {
@@ -845,6 +886,7 @@ struct Fast<'a> {
     text: &'a str,
     s: &'a [u8],
     pos: usize,
+    interned: Option<&'a Interned>,
 }
 
 impl<'a> Fast<'a> {
@@ -908,11 +950,32 @@ impl<'a> Fast<'a> {
     }
 }
 
+impl Fast<'_> {
+    /// A constraint object: the shared one if this exact text was read before (see
+    /// [`crate::interned`] for why that is the same value), else read by the strict reader
+    /// and kept.
+    fn constraints(&mut self, max_depth: usize) -> Option<Arc<Map<String, Value>>> {
+        let start = self.pos;
+        let Some(interned) = self.interned.filter(|_| Interned::ENABLED) else {
+            return self.strict_object(max_depth).map(Arc::new);
+        };
+        if let Some(end) = json::container_end(self.s, start) {
+            if let Some(m) = interned.get(self.s.get(start..end)?) {
+                self.pos = end;
+                return Some(m);
+            }
+        }
+        let m = Arc::new(self.strict_object(max_depth)?);
+        interned.insert(self.s.get(start..self.pos)?, &m);
+        Some(m)
+    }
+}
+
 fn id_ok(s: &str) -> bool {
     !s.is_empty() && s.len() <= MAX_ID_LEN
 }
 
-fn fast_claims(payload: &[u8]) -> Option<Claims> {
+fn fast_claims(payload: &[u8], interned: Option<&Interned>) -> Option<Claims> {
     // Depth of the strict reader's limit, minus the levels above a constraints object
     // (claims → permissions → permission).
     let max_depth = json::JsonLimits::DEFAULT.max_depth;
@@ -924,6 +987,7 @@ fn fast_claims(payload: &[u8]) -> Option<Claims> {
         text,
         s: payload,
         pos: 0,
+        interned,
     };
     let (mut iss, mut sub, mut jti) = (None, None, None);
     let (mut iat, mut exp, mut nbf) = (None, None, None);
@@ -988,7 +1052,7 @@ fn fast_claims(payload: &[u8]) -> Option<Claims> {
                                 }
                                 "constraints" if cons.is_none() => {
                                     f.eat(b':')?;
-                                    cons = Some(f.strict_object(max_depth.checked_sub(3)?)?);
+                                    cons = Some(f.constraints(max_depth.checked_sub(3)?)?);
                                 }
                                 _ => return None,
                             }
@@ -1229,6 +1293,15 @@ mod tests {
                 std::str::from_utf8(bad)
             );
         }
+        // A bad character inside a whole quad is named, the first one when several are.
+        for (bad, says) in [
+            (&b"AQIDA+ID"[..], "'+' and '/' are standard base64"),
+            (b"AQ=DAQID", "padding ('=') is not allowed"),
+            (b"AQID\xffQ/D", "byte 0xff"),
+        ] {
+            let e = b64url_decode_strict(bad, "x").unwrap_err();
+            assert!(e.detail().contains(says), "{bad:?}: {}", e.detail());
+        }
     }
 
     proptest::proptest! {
@@ -1297,13 +1370,56 @@ mod tests {
         out
     }
 
+    /// Two payloads with the same constraint text share one decoded object; the first read
+    /// of a text parses it.
+    #[cfg(feature = "shared-sets")]
+    #[test]
+    fn equal_constraint_texts_are_decoded_once() {
+        let x = b64url_encode(&[7; 32]);
+        let payload = |jti: &str, limit: u32| {
+            format!(
+                r#"{{"iss":"acme","sub":"a1","jti":"{jti}","iat":1,"exp":2,"permissions":[{{"permission_key":"k","constraints":{{"core:rate:max_per_minute":{limit},"core:scope:domain_allowlist":["a.example"]}}}}],"cnf":{{"jwk":{{"kty":"OKP","crv":"Ed25519","x":"{x}"}}}}}}"#
+            )
+        };
+        let interned = Interned::default();
+        let read = |p: String| fast_claims(p.as_bytes(), Some(&interned)).expect("direct reader");
+        let (a, b, c) = (
+            read(payload("p1", 5)),
+            read(payload("p2", 5)),
+            read(payload("p3", 6)),
+        );
+        let (ca, cb, cc) = (
+            &a.permissions[0].constraints,
+            &b.permissions[0].constraints,
+            &c.permissions[0].constraints,
+        );
+        assert!(Arc::ptr_eq(ca, cb));
+        assert!(!Arc::ptr_eq(ca, cc));
+        assert_eq!(ca["core:rate:max_per_minute"], 5);
+        assert_eq!(cc["core:rate:max_per_minute"], 6);
+        assert_eq!(
+            Some(&a),
+            general_claims(payload("p1", 5).as_bytes()).ok().as_ref()
+        );
+    }
+
     #[test]
     fn direct_claims_reader_never_disagrees_with_the_strict_path() {
         let base = corpus();
         assert!(base.len() >= 50, "vector corpus not found ({})", base.len());
         let mut hits = 0;
+        // Shared by every payload below, so mutated constraint objects are looked up among
+        // the texts of the originals: reading through it must change nothing.
+        let interned = Interned::default();
         let mut check = |b: &[u8]| {
-            if let Some(c) = fast_claims(b) {
+            let direct = fast_claims(b, None);
+            assert_eq!(
+                fast_claims(b, Some(&interned)),
+                direct,
+                "interned: {}",
+                String::from_utf8_lossy(b)
+            );
+            if let Some(c) = direct {
                 hits += 1;
                 assert_eq!(
                     general_claims(b).as_ref(),

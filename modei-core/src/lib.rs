@@ -39,6 +39,7 @@ pub mod envelope;
 pub mod error;
 pub mod error_table;
 pub mod gate;
+mod interned;
 pub mod json;
 pub mod jwt;
 pub mod keys;

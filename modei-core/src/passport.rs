@@ -23,6 +23,7 @@
 
 use crate::envelope::{self, IssuerKeyResolver, IssuerType, Permission, SignedEnvelope, Tier};
 use crate::error::{Code, Error, Result};
+use crate::interned::Interned;
 use crate::json;
 use crate::jwt::{self, CatalogPin, Claims, HeaderRules};
 use crate::keys::{PublicKey, SigningKey};
@@ -103,8 +104,9 @@ pub struct Passport {
     pub form: WireForm,
     /// What the verifier noticed without refusing (e.g. stale revocation data at L2).
     pub warnings: Vec<Warning>,
-    /// The token (JWT) or the RFC 8785 signing input (envelope).
-    signed: Vec<u8>,
+    /// The token (JWT) or the RFC 8785 signing input (envelope). Shared, so a gate can key its
+    /// cache with the JWT's bytes without another copy of them.
+    signed: std::sync::Arc<[u8]>,
     /// SHA-256 of `signed`, computed on first use.
     digest: std::sync::OnceLock<[u8; 32]>,
 }
@@ -119,6 +121,11 @@ impl Passport {
     /// The bytes [`Passport::digest`] hashes: the compact token (JWT) or the RFC 8785 signing
     /// input (envelope).
     pub fn signed_bytes(&self) -> &[u8] {
+        &self.signed
+    }
+
+    /// [`Passport::signed_bytes`], shared.
+    pub(crate) fn signed_shared(&self) -> &std::sync::Arc<[u8]> {
         &self.signed
     }
 
@@ -209,7 +216,7 @@ impl Passport {
         let perms: Vec<Value> = self
             .permissions
             .iter()
-            .map(|p| json!({"permission_key": p.permission_key, "constraints": Value::Object(p.constraints.clone())}))
+            .map(|p| json!({"permission_key": p.permission_key, "constraints": Value::Object(serde_json::Map::clone(&p.constraints))}))
             .collect();
         let v = json!({
             "schema_version": envelope::SCHEMA_VERSION,
@@ -468,6 +475,8 @@ pub struct Verifier {
     policy: Policy,
     revocation: Option<Arc<dyn RevocationSource>>,
     options: VerifierOptions,
+    /// Constraint objects already decoded, by exact text (shared by clones).
+    interned: Interned,
 }
 
 impl std::fmt::Debug for Verifier {
@@ -617,6 +626,7 @@ impl Verifier {
             policy,
             revocation: None,
             options: VerifierOptions::default(),
+            interned: Interned::default(),
         }
     }
 
@@ -683,7 +693,7 @@ impl Verifier {
         let rules = HeaderRules {
             accept_eddsa: self.options.accept_eddsa,
         };
-        let leaf_d = jwt::decode_typed(token, &rules)?;
+        let leaf_d = jwt::decode_typed_with(token, &rules, Some(&self.interned))?;
         let sign_len = leaf_d.signing_input.len();
         let leaf_kid = leaf_d.kid;
         let leaf_sig = leaf_d.signature;
@@ -862,7 +872,7 @@ impl Verifier {
             lineage,
             form: WireForm::Jwt,
             warnings,
-            signed: token.as_bytes().to_vec(),
+            signed: token.as_bytes().into(),
             digest: std::sync::OnceLock::new(),
         })
     }
@@ -1092,7 +1102,7 @@ impl Verifier {
                 .collect(),
             form: WireForm::V2Envelope,
             warnings,
-            signed: ve.signing_input,
+            signed: ve.signing_input.into(),
             digest: std::sync::OnceLock::new(),
         })
     }
@@ -1161,17 +1171,17 @@ fn inherit_constraints(leaf: Vec<Permission>, ancestors: &[&[Permission]]) -> Ve
                     .rev()
                     .find(|a| a.permission_key == p.permission_key)
                 {
-                    for (k, v) in &ap.constraints {
+                    for (k, v) in ap.constraints.iter() {
                         merged.insert(k.clone(), v.clone());
                     }
                 }
             }
-            for (k, v) in p.constraints {
-                merged.insert(k, v);
+            for (k, v) in p.constraints.iter() {
+                merged.insert(k.clone(), v.clone());
             }
             Permission {
                 permission_key: p.permission_key,
-                constraints: merged,
+                constraints: merged.into(),
             }
         })
         .collect()

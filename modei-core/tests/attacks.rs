@@ -49,7 +49,7 @@ fn key(b: u8) -> SigningKey {
 fn perm(k: &str, c: Value) -> Permission {
     Permission {
         permission_key: k.into(),
-        constraints: c.as_object().cloned().unwrap_or_default(),
+        constraints: c.as_object().cloned().unwrap_or_default().into(),
     }
 }
 fn code<T: std::fmt::Debug>(r: modei_core::Result<T>) -> Code {
@@ -580,7 +580,7 @@ fn envelope_delegation_loosens_constraint() {
     );
     let p = verifier.verify(&wire, at(T0 + 60)).unwrap();
     assert_eq!(
-        serde_json::Value::Object(p.permissions[0].constraints.clone()),
+        serde_json::Value::Object(serde_json::Map::clone(&p.permissions[0].constraints)),
         json!({"core:cost:per_action_cents": 500, "core:scope:domain_allowlist": ["a.example"]})
     );
 }

@@ -72,7 +72,7 @@ fn passport_with(perms: Value, edit: impl FnOnce(&mut JwtIssue)) -> String {
         .into_iter()
         .map(|(k, c)| Permission {
             permission_key: k,
-            constraints: obj(c),
+            constraints: obj(c).into(),
         })
         .collect();
     edit(&mut iss);
@@ -386,7 +386,7 @@ fn issuer_policy_and_tier() {
         );
         iss.permissions = vec![Permission {
             permission_key: "a:b".into(),
-            constraints: Map::new(),
+            constraints: Map::new().into(),
         }];
         iss.self_issue(&agent_key()).unwrap()
     };

@@ -64,7 +64,7 @@ fn passport(perms: Value, exp_ms: i64, aud: &[&str]) -> String {
         .into_iter()
         .map(|(k, c)| Permission {
             permission_key: k,
-            constraints: obj(c),
+            constraints: obj(c).into(),
         })
         .collect();
     iss.audience = aud.iter().map(|s| s.to_string()).collect();

@@ -96,7 +96,7 @@ fn store() -> TrustStore {
 fn perm(key: &str, c: Value) -> Permission {
     Permission {
         permission_key: key.into(),
-        constraints: c.as_object().cloned().unwrap_or_default(),
+        constraints: c.as_object().cloned().unwrap_or_default().into(),
     }
 }
 

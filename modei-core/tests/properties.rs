@@ -56,7 +56,7 @@ fn permissions() -> impl Strategy<Value = Vec<Permission>> {
         m.into_iter()
             .map(|(permission_key, constraints)| Permission {
                 permission_key,
-                constraints,
+                constraints: constraints.into(),
             })
             .collect()
     })
@@ -232,7 +232,7 @@ proptest! {
             agent_name: None,
             permissions: parent_limits
                 .iter()
-                .map(|(k, v)| Permission { permission_key: k.clone(), constraints: limit(*v) })
+                .map(|(k, v)| Permission { permission_key: k.clone(), constraints: limit(*v).into() })
                 .collect(),
             issued_at: at(T0 - 7_200_000),
             expires_at: at(T0 + 86_400_000),
@@ -256,7 +256,7 @@ proptest! {
         }
         let perms: Vec<Permission> = child
             .iter()
-            .map(|(k, v)| Permission { permission_key: k.clone(), constraints: limit(*v) })
+            .map(|(k, v)| Permission { permission_key: k.clone(), constraints: limit(*v).into() })
             .collect();
         let signed = DelegationBuilder::new(
             &parent,

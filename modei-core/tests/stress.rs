@@ -93,7 +93,8 @@ fn token(i: usize, expires_at: i64) -> String {
             json!({"core:cost:max_cumulative": CAP, "core:rate:max_per_minute": 1_000_000})
                 .as_object()
                 .cloned()
-                .unwrap(),
+                .unwrap()
+                .into(),
     }];
     iss.self_issue(&agent).unwrap()
 }

@@ -46,7 +46,7 @@ fn passport(id: &str) -> String {
     });
     iss.permissions = vec![Permission {
         permission_key: "pay:*".into(),
-        constraints: constraints.as_object().cloned().unwrap_or_default(),
+        constraints: constraints.as_object().cloned().unwrap_or_default().into(),
     }];
     iss.self_issue(&agent).expect("passport")
 }

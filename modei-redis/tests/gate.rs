@@ -213,7 +213,7 @@ fn self_issued(passport_id: &str, permission: &str, constraints: Value, t: Times
     );
     iss.permissions = vec![Permission {
         permission_key: permission.into(),
-        constraints: constraints.as_object().cloned().unwrap_or_default(),
+        constraints: constraints.as_object().cloned().unwrap_or_default().into(),
     }];
     iss.self_issue(&agent).unwrap()
 }

@@ -99,7 +99,7 @@ fn canonical() -> Value {
 fn perm(key: &str, constraints: Value) -> Permission {
     Permission {
         permission_key: key.into(),
-        constraints: constraints.as_object().cloned().unwrap_or_default(),
+        constraints: constraints.as_object().cloned().unwrap_or_default().into(),
     }
 }
 

@@ -289,17 +289,17 @@ fn play(dir: &Path, out: &mut Out) -> Result<(), CliError> {
         content_hash: Some(format!("sha256:{}", catalog.content_hash())),
     });
     iss.permissions = vec![
-        Permission {
-            permission_key: "flights:search".into(),
-            constraints: obj(json!({
+        Permission::new(
+            "flights:search",
+            obj(json!({
                 "core:time:operating_hours": hours,
                 "core:scope:domain_allowlist": domains,
                 "core:rate:max_per_minute": 3,
             })),
-        },
-        Permission {
-            permission_key: "flights:book".into(),
-            constraints: obj(json!({
+        ),
+        Permission::new(
+            "flights:book",
+            obj(json!({
                 "core:time:operating_hours": hours,
                 "core:scope:domain_allowlist": domains,
                 "core:cost:max_per_action": 50_000,
@@ -312,7 +312,7 @@ fn play(dir: &Path, out: &mut Out) -> Result<(), CliError> {
                     "message": "group bookings (more than 4 passengers) go through the travel desk"
                 }],
             })),
-        },
+        ),
     ];
     let passport = iss.issue("acme-travel", "acme-2026", &issuer)?;
     io::write_public(&dir.join("passport.jwt"), passport.as_bytes())?;

@@ -285,7 +285,7 @@ fn spec_permissions(v: Option<&Value>) -> Result<Vec<Permission>, CliError> {
             .map(|(k, c)| {
                 Ok(Permission {
                     permission_key: k.clone(),
-                    constraints: obj(c, k)?,
+                    constraints: obj(c, k)?.into(),
                 })
             })
             .collect(),
@@ -298,7 +298,7 @@ fn spec_permissions(v: Option<&Value>) -> Result<Vec<Permission>, CliError> {
                     .ok_or_else(|| bad("each entry needs a permission_key string".into()))?;
                 Ok(Permission {
                     permission_key: k.to_owned(),
-                    constraints: obj(p.get("constraints").unwrap_or(&Value::Null), k)?,
+                    constraints: obj(p.get("constraints").unwrap_or(&Value::Null), k)?.into(),
                 })
             })
             .collect(),

@@ -68,14 +68,15 @@ pub fn token_full(
     iss.permissions = vec![
         Permission {
             permission_key: "search:*".into(),
-            constraints: constraints.as_object().cloned().unwrap(),
+            constraints: constraints.as_object().cloned().unwrap().into(),
         },
         Permission {
             permission_key: "bookings:read".into(),
             constraints: json!({"core:rate:max_per_minute": 60})
                 .as_object()
                 .cloned()
-                .unwrap(),
+                .unwrap()
+                .into(),
         },
     ];
     iss.issue("acme", "acme-1", issuer).unwrap()

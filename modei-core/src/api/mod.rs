@@ -189,7 +189,7 @@ pub(crate) fn permissions_from(v: Option<&Value>) -> Result<Vec<crate::envelope:
         .map(|(i, p)| match p {
             Value::String(s) => Ok(crate::envelope::Permission {
                 permission_key: s.clone(),
-                constraints: Map::new(),
+                constraints: Default::default(),
             }),
             Value::Object(o) => {
                 let key = o
@@ -211,7 +211,7 @@ pub(crate) fn permissions_from(v: Option<&Value>) -> Result<Vec<crate::envelope:
                 };
                 Ok(crate::envelope::Permission {
                     permission_key: key.to_owned(),
-                    constraints,
+                    constraints: constraints.into(),
                 })
             }
             _ => Err(invalid(format!(
@@ -230,7 +230,10 @@ pub(crate) fn permissions_json(p: &[crate::envelope::Permission]) -> Value {
                     "permission_key".into(),
                     Value::String(p.permission_key.clone()),
                 );
-                m.insert("constraints".into(), Value::Object(p.constraints.clone()));
+                m.insert(
+                    "constraints".into(),
+                    Value::Object(Map::clone(&p.constraints)),
+                );
                 Value::Object(m)
             })
             .collect(),

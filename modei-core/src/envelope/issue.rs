@@ -48,7 +48,7 @@ fn permissions_json(perms: &[Permission]) -> Value {
     Value::Array(
         perms
             .iter()
-            .map(|p| json!({"permission_key": p.permission_key, "constraints": Value::Object(p.constraints.clone())}))
+            .map(|p| json!({"permission_key": p.permission_key, "constraints": Value::Object(Map::clone(&p.constraints))}))
             .collect(),
     )
 }

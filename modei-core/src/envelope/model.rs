@@ -7,6 +7,7 @@
 
 use crate::error::{Code, Error, Result};
 use serde_json::{Map, Value};
+use std::sync::Arc;
 
 /// Who issued an envelope (`provenance.issuer.type`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -110,8 +111,19 @@ pub struct Issuer {
 pub struct Permission {
     /// The permission key, e.g. `api:read`.
     pub permission_key: String,
-    /// Constraint map (may be empty).
-    pub constraints: Map<String, Value>,
+    /// Constraint map (may be empty). Shared: passports issued from one template carry the
+    /// same constraints, and a verifier decodes each distinct constraint object once.
+    pub constraints: Arc<Map<String, Value>>,
+}
+
+impl Permission {
+    /// A permission with these constraints.
+    pub fn new(permission_key: impl Into<String>, constraints: Map<String, Value>) -> Self {
+        Permission {
+            permission_key: permission_key.into(),
+            constraints: Arc::new(constraints),
+        }
+    }
 }
 
 /// One link of `provenance.delegation_chain`: an ancestor envelope and its signature.
@@ -395,7 +407,7 @@ impl Envelope {
             }
             permissions.push(Permission {
                 permission_key,
-                constraints,
+                constraints: constraints.into(),
             });
         }
 

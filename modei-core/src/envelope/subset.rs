@@ -41,7 +41,7 @@ pub fn check_permissions_subset(
         let Some(ap) = anc.iter().rev().find(|a| &a.permission_key == key) else {
             return Err(elevation(label, key, "permission not held by the ancestor"));
         };
-        for (dim, dv) in &p.constraints {
+        for (dim, dv) in p.constraints.iter() {
             let Some(av) = ap.constraints.get(dim) else {
                 return Err(elevation(
                     label,

@@ -34,15 +34,15 @@ pub(crate) struct SharedSet {
     /// The passport's constraints this was prepared from (only kept when a catalog was merged;
     /// otherwise they are `effective`).
     #[cfg(feature = "shared-sets")]
-    source: Option<Map<String, Value>>,
+    source: Option<Arc<Map<String, Value>>>,
 }
 
 impl SharedSet {
     pub(crate) fn new(
         set: ConstraintSet,
-        effective: Map<String, Value>,
+        effective: Arc<Map<String, Value>>,
         catalog: Option<(CatalogPin, usize)>,
-        source: &Map<String, Value>,
+        source: &Arc<Map<String, Value>>,
     ) -> Self {
         #[cfg(not(feature = "shared-sets"))]
         let _ = (catalog, source);
@@ -51,20 +51,27 @@ impl SharedSet {
             has_fail_closed: effective.contains_key("core:safety:fail_closed"),
             #[cfg(feature = "shared-sets")]
             source: catalog.as_ref().map(|_| source.clone()),
-            effective: Arc::new(effective),
+            effective,
             #[cfg(feature = "shared-sets")]
             catalog,
         }
     }
 
     #[cfg(feature = "shared-sets")]
-    fn is_for(&self, source: &Map<String, Value>, catalog: Option<(&CatalogPin, usize)>) -> bool {
+    fn is_for(
+        &self,
+        source: &Arc<Map<String, Value>>,
+        catalog: Option<(&CatalogPin, usize)>,
+    ) -> bool {
         let same_catalog = match (&self.catalog, catalog) {
             (None, None) => true,
             (Some((p, i)), Some((q, j))) => p == q && *i == j,
             _ => false,
         };
-        same_catalog && self.source.as_ref().unwrap_or(&self.effective) == source
+        // Passports whose constraints had the same text share one decoded object
+        // (`crate::interned`): then identity answers without comparing.
+        let mine = self.source.as_ref().unwrap_or(&self.effective);
+        same_catalog && (Arc::ptr_eq(mine, source) || mine == source)
     }
 }
 
@@ -111,7 +118,7 @@ impl ConstraintSets {
     pub(crate) fn get(
         &self,
         hash: u64,
-        source: &Map<String, Value>,
+        source: &Arc<Map<String, Value>>,
         catalog: Option<(&CatalogPin, usize)>,
     ) -> Option<Arc<SharedSet>> {
         let v = self.sets.read().ok()?;
@@ -159,7 +166,7 @@ impl ConstraintSets {
     pub(crate) fn get(
         &self,
         _: u64,
-        _: &Map<String, Value>,
+        _: &Arc<Map<String, Value>>,
         _: Option<(&CatalogPin, usize)>,
     ) -> Option<Arc<SharedSet>> {
         None
@@ -221,11 +228,11 @@ mod tests {
     use crate::constraints::Enforcer;
     use serde_json::json;
 
-    fn obj(v: Value) -> Map<String, Value> {
-        v.as_object().cloned().unwrap()
+    fn obj(v: Value) -> Arc<Map<String, Value>> {
+        Arc::new(v.as_object().cloned().unwrap())
     }
 
-    fn shared(source: &Map<String, Value>, catalog: Option<(CatalogPin, usize)>) -> SharedSet {
+    fn shared(source: &Arc<Map<String, Value>>, catalog: Option<(CatalogPin, usize)>) -> SharedSet {
         let e = Enforcer::new();
         SharedSet::new(e.parse(source).unwrap(), source.clone(), catalog, source)
     }
@@ -240,7 +247,7 @@ mod tests {
         assert!(sets.get(h, &a, None).is_none());
         sets.insert(h, Arc::new(shared(&a, None)));
         let found = sets.get(h, &a, None).expect("hit");
-        assert_eq!(*found.effective, a);
+        assert_eq!(found.effective, a);
         // Equal content from another parse: the same hash and a hit.
         let a2 = obj(
             json!({"core:scope:domain_allowlist": ["*.example.com"], "core:cost:max_per_action": 500}),
@@ -293,7 +300,7 @@ mod tests {
             // At most eight sets share a hash; the rest are prepared per passport.
             assert_eq!(found.is_some(), i < MAX_PER_HASH, "{i}");
             if let Some(f) = found {
-                assert_eq!(*f.effective, *m);
+                assert_eq!(f.effective, *m);
             }
         }
         assert!(sets.get(1, &maps[0], None).is_some());

@@ -824,7 +824,12 @@ impl Gate {
         });
         if cacheable {
             let lee = self.leeway_ms;
-            self.cache.insert(wire, entry.clone(), |v| {
+            // A JWT passport holds exactly the wire bytes: share them as the key.
+            let key = match entry.passport.signed_shared() {
+                s if **s == *wire => s.clone(),
+                _ => Arc::from(wire),
+            };
+            self.cache.insert(key, entry.clone(), |v| {
                 now.plus_millis(-lee) >= v.passport.expires_at
             });
         }
@@ -986,7 +991,7 @@ impl Gate {
             None => {
                 let effective = match &catalog_entry {
                     None => perm.constraints.clone(),
-                    Some((cp, _, _)) => merge(&cp.constraints, &perm.constraints)?,
+                    Some((cp, _, _)) => Arc::new(merge(&cp.constraints, &perm.constraints)?),
                 };
                 let set = self.enforcer.parse(&effective)?;
                 let entry = catalog_entry.as_ref().map(|(_, pin, i)| (pin.clone(), *i));

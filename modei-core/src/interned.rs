@@ -1,0 +1,123 @@
+//! Constraint objects shared between passports by their exact JSON text.
+//!
+//! Passports are usually issued from a few templates, so thousands of tokens carry the same
+//! constraint object byte for byte. A [`crate::passport::Verifier`] keeps the ones it decoded
+//! and, on meeting the same text again, hands out the same `Arc` instead of parsing it again:
+//! no parse, no allocation per key and value, and nothing to free when the passport is dropped.
+//!
+//! Only texts the strict reader accepted are kept, and a hit needs the exact bytes, which the
+//! strict reader would read to the same value and stop at the same place (a JSON value ends at
+//! its own closing bracket, whatever follows). Bounded: at most [`CAPACITY`] texts of at most
+//! [`MAX_TEXT`] bytes; when full the table starts over (objects in use live on in the passports
+//! holding them). The table is freed outside its lock, like the gate's passport cache.
+
+use serde_json::{Map, Value};
+use std::sync::Arc;
+
+/// Distinct constraint objects kept.
+#[cfg_attr(not(feature = "shared-sets"), allow(dead_code))]
+pub const CAPACITY: usize = 512;
+/// Longest constraint object text kept (longer ones are parsed every time).
+#[cfg_attr(not(feature = "shared-sets"), allow(dead_code))]
+pub const MAX_TEXT: usize = 4096;
+
+/// A constraint object, shared.
+pub type SharedMap = Arc<Map<String, Value>>;
+
+#[cfg(feature = "shared-sets")]
+type Table = std::collections::HashMap<Box<[u8]>, SharedMap>;
+
+/// The table (cheap to clone: clones share it). Without the `shared-sets` feature it keeps
+/// nothing and every object is parsed (the WebAssembly build saves the code).
+#[derive(Clone, Default)]
+pub(crate) struct Interned {
+    #[cfg(feature = "shared-sets")]
+    table: Arc<std::sync::RwLock<Table>>,
+}
+
+impl Interned {
+    /// Whether lookups can ever hit (callers skip finding the text's end otherwise).
+    pub(crate) const ENABLED: bool = cfg!(feature = "shared-sets");
+
+    /// The object decoded from exactly `text`, if kept.
+    pub(crate) fn get(&self, text: &[u8]) -> Option<SharedMap> {
+        #[cfg(feature = "shared-sets")]
+        {
+            self.table.read().ok()?.get(text).cloned()
+        }
+        #[cfg(not(feature = "shared-sets"))]
+        {
+            let _ = text;
+            None
+        }
+    }
+
+    /// Keeps `map`, the strict reader's value of exactly `text`.
+    pub(crate) fn insert(&self, text: &[u8], map: &SharedMap) {
+        #[cfg(feature = "shared-sets")]
+        {
+            if text.len() > MAX_TEXT {
+                return;
+            }
+            let Ok(mut t) = self.table.write() else {
+                return;
+            };
+            let old = (t.len() >= CAPACITY).then(|| std::mem::take(&mut *t));
+            t.insert(text.into(), map.clone());
+            drop(t);
+            drop(old);
+        }
+        #[cfg(not(feature = "shared-sets"))]
+        let _ = (text, map);
+    }
+
+    #[cfg(all(test, feature = "shared-sets"))]
+    fn len(&self) -> usize {
+        self.table.read().map(|t| t.len()).unwrap_or(0)
+    }
+}
+
+#[cfg(all(test, feature = "shared-sets"))]
+mod tests {
+    use super::*;
+
+    fn map(n: i64) -> SharedMap {
+        Arc::new(
+            serde_json::json!({ "core:rate:max_per_minute": n })
+                .as_object()
+                .cloned()
+                .unwrap(),
+        )
+    }
+
+    #[test]
+    fn hits_need_the_exact_text() {
+        let i = Interned::default();
+        let m = map(1);
+        i.insert(br#"{"core:rate:max_per_minute":1}"#, &m);
+        let hit = i.get(br#"{"core:rate:max_per_minute":1}"#).unwrap();
+        assert!(Arc::ptr_eq(&hit, &m));
+        // Same value, other text: not a hit (the caller parses).
+        assert!(i.get(br#"{"core:rate:max_per_minute": 1}"#).is_none());
+        // Clones share the table.
+        assert!(i
+            .clone()
+            .get(br#"{"core:rate:max_per_minute":1}"#)
+            .is_some());
+    }
+
+    #[test]
+    fn bounded_in_count_and_size() {
+        let i = Interned::default();
+        i.insert(&vec![b' '; MAX_TEXT + 1], &map(0));
+        assert_eq!(i.len(), 0);
+        for n in 0..CAPACITY as i64 {
+            i.insert(format!("{{\"k\":{n}}}").as_bytes(), &map(n));
+        }
+        assert_eq!(i.len(), CAPACITY);
+        // Full: starts over.
+        i.insert(b"{\"k\":-1}", &map(-1));
+        assert_eq!(i.len(), 1);
+        assert!(i.get(b"{\"k\":0}").is_none());
+    }
+}
