@@ -5,7 +5,8 @@
 //! and, on meeting the same text again, hands out the same `Arc` instead of parsing it again:
 //! no parse, no allocation per key and value, and nothing to free when the passport is dropped.
 //!
-//! Only texts the strict reader accepted are kept, and a hit needs the exact bytes, which the
+//! Only texts the strict reader accepted, in passports that then verified, are kept (so no
+//! unauthenticated token can fill or churn the table), and a hit needs the exact bytes, which the
 //! strict reader would read to the same value and stop at the same place (a JSON value ends at
 //! its own closing bracket, whatever follows). Bounded: at most [`CAPACITY`] texts of at most
 //! [`MAX_TEXT`] bytes; when full the table starts over (objects in use live on in the passports
@@ -72,8 +73,45 @@ impl Interned {
     }
 
     #[cfg(all(test, feature = "shared-sets"))]
-    fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.table.read().map(|t| t.len()).unwrap_or(0)
+    }
+}
+
+/// One decode's use of the table: lookups, and the objects it had to parse, kept only when the
+/// caller says the passport verified ([`Interning::keep`]).
+pub(crate) struct Interning<'a> {
+    table: &'a Interned,
+    fresh: std::cell::RefCell<Vec<(Box<[u8]>, SharedMap)>>,
+}
+
+impl<'a> Interning<'a> {
+    pub(crate) fn new(table: &'a Interned) -> Self {
+        Interning {
+            table,
+            fresh: Default::default(),
+        }
+    }
+
+    /// The object decoded from exactly `text`, if kept.
+    pub(crate) fn get(&self, text: &[u8]) -> Option<SharedMap> {
+        self.table.get(text)
+    }
+
+    /// `map` was read from `text`: keep it if the passport verifies.
+    pub(crate) fn parsed(&self, text: &[u8], map: &SharedMap) {
+        if Interned::ENABLED && text.len() <= MAX_TEXT {
+            if let Ok(mut f) = self.fresh.try_borrow_mut() {
+                f.push((text.into(), map.clone()));
+            }
+        }
+    }
+
+    /// The passport verified: keep what was parsed for it.
+    pub(crate) fn keep(self) {
+        for (text, map) in self.fresh.into_inner() {
+            self.table.insert(&text, &map);
+        }
     }
 }
 
@@ -104,6 +142,19 @@ mod tests {
             .clone()
             .get(br#"{"core:rate:max_per_minute":1}"#)
             .is_some());
+    }
+
+    #[test]
+    fn a_decode_keeps_what_it_parsed_only_when_told() {
+        let i = Interned::default();
+        let d = Interning::new(&i);
+        d.parsed(b"{\"a\":1}", &map(1));
+        drop(d);
+        assert_eq!(i.len(), 0);
+        let d = Interning::new(&i);
+        d.parsed(b"{\"a\":1}", &map(1));
+        d.keep();
+        assert!(i.get(b"{\"a\":1}").is_some());
     }
 
     #[test]

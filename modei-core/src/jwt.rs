@@ -26,7 +26,7 @@
 
 use crate::envelope::Permission;
 use crate::error::{Code, Error, Result};
-use crate::interned::Interned;
+use crate::interned::{Interned, Interning};
 use crate::json;
 use crate::keys::{PublicKey, Signature, SigningKey};
 use serde_json::{Map, Value};
@@ -296,7 +296,7 @@ pub fn decode_typed<'a>(token: &'a str, rules: &HeaderRules) -> Result<TypedJwt<
 pub(crate) fn decode_typed_with<'a>(
     token: &'a str,
     rules: &HeaderRules,
-    interned: Option<&Interned>,
+    interned: Option<&Interning>,
 ) -> Result<TypedJwt<'a>> {
     let raw = split(token, rules)?;
     let claims = Claims::read(&raw.payload, interned)?;
@@ -869,7 +869,7 @@ impl Claims {
 
     /// [`Claims::from_json_bytes`], the direct reader sharing constraint objects through
     /// `interned`.
-    pub(crate) fn read(payload: &[u8], interned: Option<&Interned>) -> Result<Claims> {
+    pub(crate) fn read(payload: &[u8], interned: Option<&Interning>) -> Result<Claims> {
         if let Some(c) = fast_claims(payload, interned) {
             return Ok(c);
         }
@@ -886,7 +886,7 @@ struct Fast<'a> {
     text: &'a str,
     s: &'a [u8],
     pos: usize,
-    interned: Option<&'a Interned>,
+    interned: Option<&'a Interning<'a>>,
 }
 
 impl<'a> Fast<'a> {
@@ -953,7 +953,7 @@ impl<'a> Fast<'a> {
 impl Fast<'_> {
     /// A constraint object: the shared one if this exact text was read before (see
     /// [`crate::interned`] for why that is the same value), else read by the strict reader
-    /// and kept.
+    /// (and kept if the passport verifies).
     fn constraints(&mut self, max_depth: usize) -> Option<Arc<Map<String, Value>>> {
         let start = self.pos;
         let Some(interned) = self.interned.filter(|_| Interned::ENABLED) else {
@@ -966,7 +966,7 @@ impl Fast<'_> {
             }
         }
         let m = Arc::new(self.strict_object(max_depth)?);
-        interned.insert(self.s.get(start..self.pos)?, &m);
+        interned.parsed(self.s.get(start..self.pos)?, &m);
         Some(m)
     }
 }
@@ -975,7 +975,7 @@ fn id_ok(s: &str) -> bool {
     !s.is_empty() && s.len() <= MAX_ID_LEN
 }
 
-fn fast_claims(payload: &[u8], interned: Option<&Interned>) -> Option<Claims> {
+fn fast_claims<'a>(payload: &'a [u8], interned: Option<&'a Interning<'a>>) -> Option<Claims> {
     // Depth of the strict reader's limit, minus the levels above a constraints object
     // (claims → permissions → permission).
     let max_depth = json::JsonLimits::DEFAULT.max_depth;
@@ -1382,7 +1382,12 @@ mod tests {
             )
         };
         let interned = Interned::default();
-        let read = |p: String| fast_claims(p.as_bytes(), Some(&interned)).expect("direct reader");
+        let read = |p: String| {
+            let d = Interning::new(&interned);
+            let c = fast_claims(p.as_bytes(), Some(&d)).expect("direct reader");
+            d.keep();
+            c
+        };
         let (a, b, c) = (
             read(payload("p1", 5)),
             read(payload("p2", 5)),
@@ -1413,12 +1418,11 @@ mod tests {
         let interned = Interned::default();
         let mut check = |b: &[u8]| {
             let direct = fast_claims(b, None);
-            assert_eq!(
-                fast_claims(b, Some(&interned)),
-                direct,
-                "interned: {}",
-                String::from_utf8_lossy(b)
-            );
+            // Every payload's objects are kept, as if each had verified.
+            let d = Interning::new(&interned);
+            let shared = fast_claims(b, Some(&d));
+            d.keep();
+            assert_eq!(shared, direct, "interned: {}", String::from_utf8_lossy(b));
             if let Some(c) = direct {
                 hits += 1;
                 assert_eq!(

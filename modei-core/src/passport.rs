@@ -23,7 +23,7 @@
 
 use crate::envelope::{self, IssuerKeyResolver, IssuerType, Permission, SignedEnvelope, Tier};
 use crate::error::{Code, Error, Result};
-use crate::interned::Interned;
+use crate::interned::{Interned, Interning};
 use crate::json;
 use crate::jwt::{self, CatalogPin, Claims, HeaderRules};
 use crate::keys::{PublicKey, SigningKey};
@@ -687,13 +687,26 @@ impl Verifier {
 
     /// Verifies a compact JWT passport at `now`.
     pub fn verify_jwt(&self, token: &str, now: Timestamp) -> Result<Passport> {
+        let interning = Interning::new(&self.interned);
+        let p = self.verify_jwt_interning(token, now, &interning)?;
+        // Only a verified passport's constraint objects are kept for the next ones.
+        interning.keep();
+        Ok(p)
+    }
+
+    fn verify_jwt_interning(
+        &self,
+        token: &str,
+        now: Timestamp,
+        interning: &Interning,
+    ) -> Result<Passport> {
         if token.len() > self.options.max_token_bytes {
             return Err(self.too_large(token.len(), self.options.max_token_bytes));
         }
         let rules = HeaderRules {
             accept_eddsa: self.options.accept_eddsa,
         };
-        let leaf_d = jwt::decode_typed_with(token, &rules, Some(&self.interned))?;
+        let leaf_d = jwt::decode_typed_with(token, &rules, Some(interning))?;
         let sign_len = leaf_d.signing_input.len();
         let leaf_kid = leaf_d.kid;
         let leaf_sig = leaf_d.signature;
@@ -1185,4 +1198,57 @@ fn inherit_constraints(leaf: Vec<Permission>, ancestors: &[&[Permission]]) -> Ve
             }
         })
         .collect()
+}
+
+#[cfg(all(test, feature = "shared-sets"))]
+mod tests {
+    use super::*;
+    use crate::trust::{TrustedIssuer, TrustedKey};
+    use serde_json::json;
+
+    /// Constraint objects are shared between passports with the same constraint text, and
+    /// only a passport that verified adds to the table.
+    #[test]
+    fn verified_passports_share_constraint_objects() {
+        let issuer = SigningKey::from_seed(&[1; 32]);
+        let agent = SigningKey::from_seed(&[2; 32]);
+        let trust = TrustStore::new()
+            .with(
+                TrustedIssuer::new("acme", IssuerKind::Organization)
+                    .with_key(TrustedKey::new("acme-1", issuer.public_key())),
+            )
+            .unwrap();
+        let v = Verifier::new(trust, Policy::new());
+        let now = Timestamp::from_unix_seconds(1_800_000_000);
+        let token = |jti: &str, limit: i64, key: &SigningKey| {
+            let mut iss = JwtIssue::new(
+                jti,
+                "agent-1",
+                agent.public_key(),
+                now.plus_millis(-60_000),
+                now.plus_millis(3_600_000),
+            );
+            let c = json!({"core:rate:max_per_minute": limit, "core:scope:domain_allowlist": ["*.example.com"]});
+            iss.permissions = vec![Permission::new("search:*", c.as_object().cloned().unwrap())];
+            iss.issue("acme", "acme-1", key).unwrap()
+        };
+        // Signed by a key the store does not hold: refused, and nothing kept.
+        let forged = token("p0", 5, &SigningKey::from_seed(&[3; 32]));
+        assert!(v.verify(forged.as_bytes(), now).is_err());
+        assert_eq!(v.interned.len(), 0);
+        let a = v.verify(token("p1", 5, &issuer).as_bytes(), now).unwrap();
+        assert_eq!(v.interned.len(), 1);
+        let b = v.verify(token("p2", 5, &issuer).as_bytes(), now).unwrap();
+        let c = v.verify(token("p3", 6, &issuer).as_bytes(), now).unwrap();
+        let ca = &a.permissions[0].constraints;
+        assert!(Arc::ptr_eq(ca, &b.permissions[0].constraints));
+        assert!(!Arc::ptr_eq(ca, &c.permissions[0].constraints));
+        assert_eq!(c.permissions[0].constraints["core:rate:max_per_minute"], 6);
+        // A clone of the verifier shares the table.
+        let d = v
+            .clone()
+            .verify(token("p4", 5, &issuer).as_bytes(), now)
+            .unwrap();
+        assert!(Arc::ptr_eq(ca, &d.permissions[0].constraints));
+    }
 }
