@@ -2,8 +2,9 @@
 //! ordering, holds, anonymous access, dry runs, the warm cache, concurrency. Expectations are
 //! written by hand.
 
+mod common;
 use modei_core::attestation::{verify_records, Attestation, GateKeySet};
-use modei_core::catalog::{CatalogDraft, CatalogSet, Permission as CatPermission, RiskLevel};
+use modei_core::catalog::{CatalogDraft, CatalogSet, Permission as CatPermission};
 use modei_core::constraints::Decision;
 use modei_core::envelope::{Permission, Tier};
 use modei_core::gate::*;
@@ -482,14 +483,7 @@ fn warm_path_still_checks_expiry_and_trust_windows() {
 
 fn catalogs() -> CatalogSet {
     let signer = modei_core::attestation::Attestor::new("gate_test", "gate-1", gate_key()).unwrap();
-    let perm = |k: &str, lvl: u8, c: Value| CatPermission {
-        permission_key: k.into(),
-        display_name: k.into(),
-        description: String::new(),
-        risk_level: RiskLevel::Low,
-        min_trust_level: lvl,
-        constraints: obj(c),
-    };
+    let perm = common::catalog_permission;
     let mut set = CatalogSet::new("gate_test");
     let draft = |v: u64, min: u64, perms: Vec<CatPermission>| CatalogDraft {
         gate_id: "gate_test".into(),
@@ -604,6 +598,52 @@ fn catalog_pins_merge_and_gate_authority() {
         reason(&g.check_at(&req(&pp, "admin:users"), at(T0))),
         "trust_tier_insufficient"
     );
+}
+
+/// One passport permission (`search:*`) covering two catalog entries with different limits:
+/// each action is held to its own entry, whichever the gate saw first.
+#[test]
+fn a_wildcard_permission_meets_each_catalog_entry_it_covers() {
+    let signer = modei_core::attestation::Attestor::new("gate_test", "gate-1", gate_key()).unwrap();
+    let perm = |k: &str, max: i64| {
+        common::catalog_permission(k, 1, json!({ "core:cost:max_per_action": max }))
+    };
+    let mut cats = CatalogSet::new("gate_test");
+    cats.publish(
+        CatalogDraft {
+            gate_id: "gate_test".into(),
+            version: 1,
+            min_compatible_version: 1,
+            published_at: at(T0 - 86_400_000),
+            effective_at: at(T0 - 86_400_000),
+            change_summary: None,
+            permissions: vec![perm("search:flights", 100), perm("search:hotels", 10)],
+        },
+        &signer,
+    )
+    .unwrap();
+    let g = Gate::new(config(Profile::L1).with_catalogs(cats)).unwrap();
+    let pp = pinned(
+        1,
+        None,
+        json!({"search:*": {"core:cost:max_per_action": 1000}}),
+    );
+    let check = |action: &str| g.check_at(&req(&pp, action).cost(50), at(T0));
+    let flights = check("search:flights");
+    assert!(flights.is_allowed(), "{flights:?}");
+    assert_eq!(
+        flights.effective_constraints["core:cost:max_per_action"],
+        json!(100)
+    );
+    let hotels = check("search:hotels");
+    assert_eq!(reason(&hotels), "core:cost:max_per_action", "{hotels:?}");
+    assert_eq!(
+        hotels.effective_constraints["core:cost:max_per_action"],
+        json!(10)
+    );
+    // And again, now that both are prepared.
+    assert!(check("search:flights").is_allowed());
+    assert_eq!(reason(&check("search:hotels")), "core:cost:max_per_action");
 }
 
 #[test]

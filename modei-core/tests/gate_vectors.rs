@@ -7,6 +7,7 @@
 //! (no drift); `vectors_decide_as_recorded` runs every vector from the file alone, as the
 //! bindings will. Rewrite with `MODEI_REGENERATE=1 cargo test -p modei-core --test gate_vectors`.
 
+mod common;
 use modei_core::envelope::Permission;
 use modei_core::gate::{Gate, GateConfig, GateRequest};
 use modei_core::keys::SigningKey;
@@ -85,6 +86,8 @@ struct V {
     decision: &'static str,
     reason: Option<&'static str>,
     evaluations: Vec<(&'static str, &'static str)>,
+    /// The config's `catalogs`, if any.
+    catalogs: Option<Value>,
 }
 
 fn v(name: &'static str, about: &'static str, passport: Option<String>, request: Value) -> V {
@@ -98,6 +101,7 @@ fn v(name: &'static str, about: &'static str, passport: Option<String>, request:
         decision: "allow",
         reason: None,
         evaluations: vec![],
+        catalogs: None,
     }
 }
 
@@ -123,6 +127,52 @@ impl V {
         self.profile = p;
         self
     }
+    fn catalogs(mut self, c: Value) -> V {
+        self.catalogs = Some(c);
+        self
+    }
+}
+
+/// Catalog version 1 of the vector gate, signed with its key: `search:flights` may cost 100
+/// per action, `search:hotels` 10.
+fn catalog_v1() -> Value {
+    use modei_core::catalog::{Catalog, CatalogDraft};
+    let perm = |k: &str, max: i64| {
+        common::catalog_permission(k, 1, json!({ "core:cost:max_per_action": max }))
+    };
+    let draft = CatalogDraft {
+        gate_id: "gate_vectors".into(),
+        version: 1,
+        min_compatible_version: 1,
+        published_at: Timestamp::from_unix_millis(T0),
+        effective_at: Timestamp::from_unix_millis(T0),
+        change_summary: None,
+        permissions: vec![perm("search:flights", 100), perm("search:hotels", 10)],
+    };
+    let signer = modei_core::attestation::Attestor::new("gate_vectors", "gate-1", key(3)).unwrap();
+    let cat = Catalog::publish(draft, &signer).unwrap();
+    serde_json::from_slice(&cat.to_json()).unwrap()
+}
+
+/// A day passport pinning catalog version 1.
+fn pinned_passport(perms: Value) -> String {
+    let mut iss = JwtIssue::new(
+        "pp_vec",
+        "agent_vec",
+        key(2).public_key(),
+        Timestamp::from_unix_millis(T0),
+        Timestamp::from_unix_millis(T0 + 86_400_000),
+    );
+    iss.permissions = obj(perms)
+        .into_iter()
+        .map(|(k, c)| Permission::new(k, obj(c)))
+        .collect();
+    iss.catalog = Some(modei_core::jwt::CatalogPin {
+        gate_id: Some("gate_vectors".into()),
+        version: Some(1),
+        content_hash: None,
+    });
+    iss.issue("acme", "acme-1", &key(1)).unwrap_or_default()
 }
 
 fn rfc(ms: i64) -> String {
@@ -487,6 +537,32 @@ fn cases() -> Vec<V> {
             json!({"action": "docs:read", "client_id": "c1"}),
         )
         .expect("block", Some("jwt_malformed"), &[]),
+        v(
+            "catalog_entry_per_action",
+            "`search:*` covers two catalog entries: after `search:flights` (limit 100) was allowed, `search:hotels` is held to its own limit of 10",
+            s(&pinned_passport(
+                json!({"search:*": {"core:cost:max_per_action": 1000}}),
+            )),
+            rc("search:hotels", 50),
+        )
+        .catalogs(json!([catalog_v1()]))
+        .prior(NOW_MS - 1000, rc("search:flights", 50), 1)
+        .expect(
+            "block",
+            Some("core:cost:max_per_action"),
+            &[("core:cost:max_per_action", "block")],
+        ),
+        v(
+            "catalog_entry_allows",
+            "the same passport within `search:flights`' catalog limit of 100",
+            s(&pinned_passport(
+                json!({"search:*": {"core:cost:max_per_action": 1000}}),
+            )),
+            rc("search:flights", 50),
+        )
+        .catalogs(json!([catalog_v1()]))
+        .prior(NOW_MS - 1000, rc("search:hotels", 5), 1)
+        .expect("allow", None, &[("core:cost:max_per_action", "allow")]),
     ]
 }
 
@@ -497,6 +573,10 @@ fn generate() -> BTreeMap<String, Vec<u8>> {
             let mut request = c.request.clone();
             if let Some(p) = &c.passport {
                 request["passport"] = json!(p);
+            }
+            let mut config = base_config(c.profile);
+            if let Some(cats) = &c.catalogs {
+                config["catalogs"] = cats.clone();
             }
             let prior: Vec<Value> = c
                 .prior
@@ -512,7 +592,7 @@ fn generate() -> BTreeMap<String, Vec<u8>> {
             json!({
                 "name": c.name,
                 "about": c.about,
-                "config": base_config(c.profile),
+                "config": config,
                 "now": NOW,
                 "prior": prior,
                 "request": request,

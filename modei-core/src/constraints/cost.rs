@@ -2,7 +2,7 @@
 //! `core:cost:approval_threshold`, and the v2 envelope's `max_per_action_cost`,
 //! `max_daily_cost`, `max_total_cost`. All amounts are integer cents.
 
-use super::{invalid, Decision, EvalContext, Evaluation};
+use super::{invalid, sentence, Decision, EvalContext, Evaluation, Part::*};
 use crate::error::Result;
 use crate::state::{SpendCap, StateSnapshot, Window};
 use serde_json::Value;
@@ -111,10 +111,16 @@ pub(super) fn counted(key: &str, window: Window, cap: i64, current: i64, c: i64)
         Decision::Allow,
         Value::from(current),
         Value::from(cap),
-        format!(
-            "{} spend {current} + {c} within {cap} cents",
-            window.as_str()
-        ),
+        sentence(&[
+            Text(window.as_str()),
+            Text(" spend "),
+            Int(current),
+            Text(" + "),
+            Int(c),
+            Text(" within "),
+            Int(cap),
+            Text(" cents"),
+        ]),
     )
 }
 

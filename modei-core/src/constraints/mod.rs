@@ -115,6 +115,28 @@ pub struct Evaluation {
     pub detail: String,
 }
 
+/// A piece of a detail sentence.
+pub(super) enum Part<'a> {
+    Text(&'a str),
+    Int(i64),
+    Count(u64),
+}
+
+/// A detail sentence from text and integers, written without `format!`: on the warm path its
+/// machinery cost more than the rest of a rate check.
+pub(super) fn sentence(parts: &[Part<'_>]) -> String {
+    let mut s = String::with_capacity(48);
+    let mut n = itoa::Buffer::new();
+    for p in parts {
+        s.push_str(match p {
+            Part::Text(t) => t,
+            Part::Int(i) => n.format(*i),
+            Part::Count(c) => n.format(*c),
+        });
+    }
+    s
+}
+
 impl Evaluation {
     /// A rate limit or spend cap passing provisionally, before the commit decides it; always
     /// replaced before an outcome leaves the enforcer.

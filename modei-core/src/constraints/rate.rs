@@ -2,7 +2,7 @@
 //! `rate_limit_per_minute|rate_limit_per_hour`). Counted per passport and permission in fixed
 //! UTC windows; the snapshot check here is advisory, the atomic commit decides.
 
-use super::{Decision, Evaluation};
+use super::{sentence, Decision, Evaluation, Part::*};
 use crate::state::{RateCheck, StateSnapshot, Window};
 use serde_json::Value;
 
@@ -54,6 +54,12 @@ pub(super) fn counted(key: &str, window: Window, limit: u64, current: u64) -> Ev
         Decision::Allow,
         Value::from(current),
         Value::from(limit),
-        format!("{} of {limit} this {}", current + 1, window.as_str()),
+        sentence(&[
+            Count(current.saturating_add(1)),
+            Text(" of "),
+            Count(limit),
+            Text(" this "),
+            Text(window.as_str()),
+        ]),
     )
 }

@@ -79,13 +79,15 @@ const SHARED_SETS: usize = 1024;
 
 /// Constraints ready to evaluate for one (passport, permission).
 struct Prepared {
-    permission: String,
-    /// What the constraints see of the passport.
+    /// What the constraints see of the passport (and the permission key that granted).
     info: Arc<PassportInfo>,
     /// The constraints, shared with every passport carrying the same ones.
     shared: Arc<SharedSet>,
     catalog_pin: Option<CatalogPin>,
 }
+
+/// (Index of the permission in the passport, index of the catalog entry the action falls in.)
+type PreparedKey = (usize, Option<usize>);
 
 /// Prepared constraints, or the error preparing them (cached either way).
 type PreparedResult = std::result::Result<Arc<Prepared>, Error>;
@@ -94,7 +96,7 @@ type PreparedResult = std::result::Result<Arc<Prepared>, Error>;
 struct Cached {
     passport: Passport,
     /// Permission key → prepared constraints (or the error preparing them).
-    prepared: Mutex<Vec<(String, PreparedResult)>>,
+    prepared: Mutex<Vec<(PreparedKey, PreparedResult)>>,
 }
 
 struct Attesting {
@@ -683,7 +685,7 @@ impl Gate {
                 None,
             );
         };
-        let prepared = match self.prepared(cached, &perm.permission_key, catalog, &ctx.req.action) {
+        let prepared = match self.prepared(cached, idx, catalog, &ctx.req.action) {
             Ok(x) => x,
             Err(e) => {
                 return self.finish(
@@ -696,7 +698,7 @@ impl Gate {
             }
         };
         let eff = Some(&prepared.shared.effective);
-        let perm_key = Some(prepared.permission.clone());
+        let perm_key = Some(prepared.info.permission.clone());
         // 5. Replay and proof of possession.
         if let Err(e) = self.check_replay(ctx, p) {
             return self.finish(ctx, &subject, Verdict::err(&e), eff, perm_key);
@@ -748,7 +750,7 @@ impl Gate {
                     agent_id: p.agent_id.clone(),
                     action: ctx.req.action.clone(),
                     target: ctx.target.as_ref().map(|t| t.as_str().to_owned()),
-                    permission: prepared.permission.clone(),
+                    permission: prepared.info.permission.clone(),
                     reserved_cents: ctx.req.cost_cents.max(0),
                     reason: v.reason.clone().unwrap_or_default(),
                     detail: v.detail.clone().unwrap_or_default(),
@@ -924,23 +926,30 @@ impl Gate {
         set.check_pin_at(now, gate, version, hash).map(Some)
     }
 
-    /// Step 4: The prepared constraints for `perm_key` (cached on the passport entry).
+    /// Step 4: The prepared constraints for the passport's permission `perm` (an index into
+    /// its permissions) under the catalog entry `action` falls in. Cached on the passport
+    /// entry by both: one passport permission such as `search:*` can cover several catalog
+    /// entries with different terms, and each action is held to its own.
     fn prepared(
         &self,
         cached: &Cached,
-        perm_key: &str,
+        perm: usize,
         catalog: Option<&Catalog>,
         action: &str,
     ) -> Result<Arc<Prepared>> {
-        if let Some((_, r)) = lock(&cached.prepared).iter().find(|(k, _)| k == perm_key) {
+        let p = &cached.passport;
+        let entry = match catalog {
+            None => None,
+            Some(cat) => Some((cat, catalog_entry(cat, p, action)?)),
+        };
+        let key = (perm, entry.map(|(_, i)| i));
+        if let Some((_, r)) = lock(&cached.prepared).iter().find(|(k, _)| *k == key) {
             return r.clone();
         }
-        let r = self
-            .prepare(&cached.passport, perm_key, catalog, action)
-            .map(Arc::new);
+        let r = self.prepare(p, perm, entry).map(Arc::new);
         let mut g = lock(&cached.prepared);
         if g.len() < 64 {
-            g.push((perm_key.to_owned(), r.clone()));
+            g.push((key, r.clone()));
         }
         r
     }
@@ -948,39 +957,19 @@ impl Gate {
     fn prepare(
         &self,
         p: &Passport,
-        perm_key: &str,
-        catalog: Option<&Catalog>,
-        action: &str,
+        perm: usize,
+        entry: Option<(&Catalog, usize)>,
     ) -> Result<Prepared> {
         let perm = p
-            .permission(perm_key)
+            .permissions
+            .get(perm)
             .ok_or_else(|| Error::new(Code::PermissionNotGranted, "no such permission"))?;
-        let catalog_entry = match catalog {
+        let catalog_entry = match entry {
             None => None,
-            Some(cat) => {
-                let keys = cat.permissions().iter().map(|x| x.permission_key.as_str());
-                let (i, cp) = best_match(keys, action)
-                    .and_then(|i| cat.permissions().get(i).map(|cp| (i, cp)))
-                    .ok_or_else(|| {
-                        Error::new(
-                            Code::PermissionNotGranted,
-                            format!(
-                                "{action:?} is not in catalog version {} of this gate",
-                                cat.version()
-                            ),
-                        )
-                    })?;
-                if tier_level(p.tier) < cp.min_trust_level {
-                    return Err(Error::new(
-                        Code::TrustTierInsufficient,
-                        format!(
-                            "{:?} needs trust level {}; the passport is {}",
-                            cp.permission_key,
-                            cp.min_trust_level,
-                            p.tier.as_str()
-                        ),
-                    ));
-                }
+            Some((cat, i)) => {
+                let cp = cat.permissions().get(i).ok_or_else(|| {
+                    Error::new(Code::PermissionNotGranted, "no such catalog permission")
+                })?;
                 Some((cp, cat.pin(), i))
             }
         };
@@ -1006,9 +995,8 @@ impl Gate {
                 agent_id: p.agent_id.clone(),
                 issuer: p.root_issuer.id.clone(),
                 tier: p.tier.as_str().to_owned(),
-                permission: perm_key.to_owned(),
+                permission: perm.permission_key.clone(),
             }),
-            permission: perm_key.to_owned(),
             shared,
             catalog_pin: catalog_entry.map(|(_, pin, _)| pin),
         })
@@ -1430,6 +1418,34 @@ impl Gate {
             format!("chain {chain:?}: the head moved under {TRIES} attempts in a row"),
         ))
     }
+}
+
+/// The catalog entry `action` falls under, if the passport's tier may use it.
+fn catalog_entry(cat: &Catalog, p: &Passport, action: &str) -> Result<usize> {
+    let keys = cat.permissions().iter().map(|x| x.permission_key.as_str());
+    let (i, cp) = best_match(keys, action)
+        .and_then(|i| cat.permissions().get(i).map(|cp| (i, cp)))
+        .ok_or_else(|| {
+            Error::new(
+                Code::PermissionNotGranted,
+                format!(
+                    "{action:?} is not in catalog version {} of this gate",
+                    cat.version()
+                ),
+            )
+        })?;
+    if tier_level(p.tier) < cp.min_trust_level {
+        return Err(Error::new(
+            Code::TrustTierInsufficient,
+            format!(
+                "{:?} needs trust level {}; the passport is {}",
+                cp.permission_key,
+                cp.min_trust_level,
+                p.tier.as_str()
+            ),
+        ));
+    }
+    Ok(i)
 }
 
 fn outcome_verdict(o: crate::constraints::Outcome) -> Verdict {

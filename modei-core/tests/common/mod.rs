@@ -17,3 +17,19 @@ pub fn load(rel: &str) -> serde_json::Value {
         std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("parse {}: {e}", path.display()))
 }
+
+/// A low-risk catalog permission named after its key.
+pub fn catalog_permission(
+    key: &str,
+    min_trust_level: u8,
+    constraints: serde_json::Value,
+) -> modei_core::catalog::Permission {
+    modei_core::catalog::Permission {
+        permission_key: key.into(),
+        display_name: key.into(),
+        description: String::new(),
+        risk_level: modei_core::catalog::RiskLevel::Low,
+        min_trust_level,
+        constraints: constraints.as_object().cloned().unwrap_or_default(),
+    }
+}
