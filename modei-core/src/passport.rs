@@ -469,6 +469,10 @@ impl Default for VerifierOptions {
 }
 
 /// Verifies passports of both wire forms against a trust store and a policy.
+///
+/// A verifier remembers the constraint objects of the JWT passports it verified (at most 512,
+/// by exact text), so passports issued from one template decode their constraints once and
+/// share them; clones share that table. Nothing else is kept between calls.
 #[derive(Clone)]
 pub struct Verifier {
     trust: TrustStore,
