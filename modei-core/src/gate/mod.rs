@@ -95,7 +95,8 @@ type PreparedResult = std::result::Result<Arc<Prepared>, Error>;
 /// A verified passport on the warm path.
 struct Cached {
     passport: Passport,
-    /// Permission key → prepared constraints (or the error preparing them).
+    /// Prepared constraints (or the error preparing them) by passport permission and catalog
+    /// entry.
     prepared: Mutex<Vec<(PreparedKey, PreparedResult)>>,
 }
 
