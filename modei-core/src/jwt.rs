@@ -966,9 +966,7 @@ impl<'a> Fast<'a> {
             _ => None,
         }
     }
-}
 
-impl Fast<'_> {
     /// A constraint object: the shared one if this exact text was read before (see
     /// [`crate::interned`] for why that is the same value), else read by the strict reader
     /// (and kept if the passport verifies).
