@@ -83,11 +83,13 @@ fn main() {
     };
     assert!(g.check_at(&reqs[0], now).is_allowed());
     assert!(g.check_at(&reqs[0], now).is_allowed());
+    perf_control("enable");
     let (a0, t0, c0) = (ALLOCS.load(Ordering::Relaxed), Instant::now(), cpu_ns());
     for i in 0..n {
         let r = &reqs[i % reqs.len()];
         black_box(g.check_at(black_box(r), now));
     }
+    perf_control("disable");
     let (dt, dc) = (t0.elapsed(), cpu_ns() - c0);
     let da = ALLOCS.load(Ordering::Relaxed) - a0;
     println!(
@@ -96,6 +98,20 @@ fn main() {
         dt.as_secs_f64() * 1e6 / n as f64,
         da as f64 / n as f64
     );
+}
+
+/// With `MODEI_PERF_CTL` naming perf's control FIFO, profiles only the checks, not the setup
+/// (signing the tokens): `mkfifo /tmp/ctl; MODEI_PERF_CTL=/tmp/ctl perf record -D -1
+/// --control fifo:/tmp/ctl target/release/examples/gate_profile cold-steady 20000`.
+fn perf_control(cmd: &str) {
+    if let Some(path) = std::env::var_os("MODEI_PERF_CTL") {
+        use std::io::Write;
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .open(path)
+            .expect("perf control fifo");
+        writeln!(f, "{cmd}").expect("perf control fifo");
+    }
 }
 
 fn latency(issuer: &SigningKey, agent: &SigningKey, now: Timestamp, n: usize) {

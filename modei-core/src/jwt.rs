@@ -336,24 +336,22 @@ struct Split<'a> {
 }
 
 fn split<'a>(token: &'a str, rules: &HeaderRules) -> Result<Split<'a>> {
+    // The first dot from the start and the last from the end (both `memchr` searches; the
+    // signature segment is short), then one search of the payload for a stray third dot.
     let b = token.as_bytes();
-    let d1 = b
-        .iter()
-        .position(|&c| c == b'.')
+    let d1 = token
+        .find('.')
         .ok_or_else(|| malformed("a compact JWS has three '.'-separated segments; found one"))?;
-    let rest = b.get(d1 + 1..).unwrap_or_default();
-    let d2 = d1
-        + 1
-        + rest
-            .iter()
-            .position(|&c| c == b'.')
-            .ok_or_else(|| malformed("a compact JWS has three segments; found two"))?;
+    let d2 = token.rfind('.').unwrap_or(d1);
+    if d2 == d1 {
+        return Err(malformed("a compact JWS has three segments; found two"));
+    }
     let (h, p, s) = (
         b.get(..d1).unwrap_or_default(),
         b.get(d1 + 1..d2).unwrap_or_default(),
         b.get(d2 + 1..).unwrap_or_default(),
     );
-    if s.contains(&b'.') {
+    if token.get(d1 + 1..d2).is_some_and(|p| p.contains('.')) {
         return Err(malformed(
             "more than three segments (a JWE or a nested token is not a passport)",
         ));

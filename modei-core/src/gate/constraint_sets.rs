@@ -7,7 +7,11 @@
 //!
 //! A set is found by a keyed hash of the passport's constraints (and of the catalog entry they
 //! were merged with) and used only when the stored source is *equal* to the passport's, so a
-//! hash collision can cost a lookup, never apply another passport's terms. Bounded: when
+//! hash collision can cost a lookup, never apply another passport's terms. Passports whose
+//! constraints had the same text share one decoded object (`crate::interned`); those are found
+//! first by that object's address, without hashing, in an index of the sets by the address of
+//! the object each holds (the set keeps it alive, so no other object can have that address
+//! while the entry exists). Bounded: when
 //! `capacity` distinct sets are kept, the table starts over (a set in use lives on in the
 //! passports that hold it).
 
@@ -70,8 +74,14 @@ impl SharedSet {
         };
         // Passports whose constraints had the same text share one decoded object
         // (`crate::interned`): then identity answers without comparing.
-        let mine = self.source.as_ref().unwrap_or(&self.effective);
+        let mine = self.mine();
         same_catalog && (Arc::ptr_eq(mine, source) || mine == source)
+    }
+
+    /// The passport constraints this set was prepared from.
+    #[cfg(feature = "shared-sets")]
+    fn mine(&self) -> &Arc<Map<String, Value>> {
+        self.source.as_ref().unwrap_or(&self.effective)
     }
 }
 
@@ -81,7 +91,16 @@ impl SharedSet {
 pub(crate) struct ConstraintSets {
     capacity: usize,
     hasher: RandomState,
-    sets: RwLock<Vec<(u64, Arc<SharedSet>)>>,
+    sets: RwLock<Tables>,
+}
+
+/// The sets by content hash, and the same sets by the address of the object they were
+/// prepared from.
+#[cfg(feature = "shared-sets")]
+#[derive(Default)]
+struct Tables {
+    by_hash: Vec<(u64, Arc<SharedSet>)>,
+    by_address: Vec<(usize, Arc<SharedSet>)>,
 }
 
 /// Sets sharing one hash (only a collision puts two there).
@@ -94,8 +113,26 @@ impl ConstraintSets {
         ConstraintSets {
             capacity: capacity.max(1),
             hasher: RandomState::new(),
-            sets: RwLock::new(Vec::new()),
+            sets: RwLock::new(Tables::default()),
         }
+    }
+
+    /// The set prepared from this very object (not an equal one) and catalog entry, found
+    /// without hashing.
+    pub(crate) fn by_identity(
+        &self,
+        source: &Arc<Map<String, Value>>,
+        catalog: Option<(&CatalogPin, usize)>,
+    ) -> Option<Arc<SharedSet>> {
+        let t = self.sets.read().ok()?;
+        let at = address(source);
+        let from = t.by_address.partition_point(|(a, _)| *a < at);
+        t.by_address
+            .get(from..)?
+            .iter()
+            .take_while(|(a, _)| *a == at)
+            .find(|(_, s)| Arc::ptr_eq(s.mine(), source) && s.is_for(source, catalog))
+            .map(|(_, s)| s.clone())
     }
 
     pub(crate) fn hash(
@@ -121,7 +158,8 @@ impl ConstraintSets {
         source: &Arc<Map<String, Value>>,
         catalog: Option<(&CatalogPin, usize)>,
     ) -> Option<Arc<SharedSet>> {
-        let v = self.sets.read().ok()?;
+        let t = self.sets.read().ok()?;
+        let v = &t.by_hash;
         let from = v.partition_point(|(h, _)| *h < hash);
         v.get(from..)?
             .iter()
@@ -131,22 +169,27 @@ impl ConstraintSets {
     }
 
     pub(crate) fn insert(&self, hash: u64, set: Arc<SharedSet>) {
-        let Ok(mut v) = self.sets.write() else { return };
-        if v.len() >= self.capacity {
-            v.clear();
+        let Ok(mut t) = self.sets.write() else { return };
+        if t.by_hash.len() >= self.capacity {
+            t.by_hash.clear();
+            t.by_address.clear();
         }
+        let v = &mut t.by_hash;
         let from = v.partition_point(|(h, _)| *h < hash);
         let same = v.get(from..).map_or(0, |rest| {
             rest.iter().take_while(|(h, _)| *h == hash).count()
         });
         if same < MAX_PER_HASH {
-            v.insert(from, (hash, set));
+            v.insert(from, (hash, set.clone()));
+            let at = address(set.mine());
+            let i = t.by_address.partition_point(|(a, _)| *a < at);
+            t.by_address.insert(i, (at, set));
         }
     }
 
     #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
-        self.sets.read().map(|v| v.len()).unwrap_or(0)
+        self.sets.read().map(|t| t.by_hash.len()).unwrap_or(0)
     }
 }
 
@@ -172,6 +215,19 @@ impl ConstraintSets {
         None
     }
     pub(crate) fn insert(&self, _: u64, _: Arc<SharedSet>) {}
+    pub(crate) fn by_identity(
+        &self,
+        _: &Arc<Map<String, Value>>,
+        _: Option<(&CatalogPin, usize)>,
+    ) -> Option<Arc<SharedSet>> {
+        None
+    }
+}
+
+/// The address of the object an `Arc` points to.
+#[cfg(feature = "shared-sets")]
+fn address(a: &Arc<Map<String, Value>>) -> usize {
+    Arc::as_ptr(a) as usize
 }
 
 /// Feeds a JSON object to `h` so that equal objects hash equally (members in the map's order,
@@ -281,6 +337,40 @@ mod tests {
             ..pin.clone()
         };
         assert!(sets.get(hc, &a, Some((&pin2, 0))).is_none());
+    }
+
+    #[test]
+    fn by_identity_finds_only_the_object_a_set_was_prepared_from() {
+        let sets = ConstraintSets::new(16);
+        let a = obj(json!({"core:cost:max_per_action": 500}));
+        assert!(sets.by_identity(&a, None).is_none());
+        sets.insert(sets.hash(&a, None), Arc::new(shared(&a, None)));
+        let found = sets.by_identity(&a, None).expect("the same object");
+        assert!(Arc::ptr_eq(&found.effective, &a));
+        // An equal object elsewhere is found by hash, not by identity.
+        let a2 = obj(json!({"core:cost:max_per_action": 500}));
+        assert!(sets.by_identity(&a2, None).is_none());
+        assert!(sets.get(sets.hash(&a2, None), &a2, None).is_some());
+        // The same object under a catalog entry is another set.
+        let pin = CatalogPin {
+            gate_id: "g".into(),
+            version: 1,
+            content_hash: None,
+        };
+        assert!(sets.by_identity(&a, Some((&pin, 0))).is_none());
+        sets.insert(
+            sets.hash(&a, Some((&pin, 0))),
+            Arc::new(shared(&a, Some((pin.clone(), 0)))),
+        );
+        assert!(sets.by_identity(&a, Some((&pin, 0))).is_some());
+        assert!(sets.by_identity(&a, Some((&pin, 1))).is_none());
+        assert!(sets.by_identity(&a, None).is_some());
+        // Starting over empties the index too.
+        let small = ConstraintSets::new(1);
+        small.insert(small.hash(&a, None), Arc::new(shared(&a, None)));
+        small.insert(small.hash(&a2, None), Arc::new(shared(&a2, None)));
+        assert!(small.by_identity(&a, None).is_none());
+        assert!(small.by_identity(&a2, None).is_some());
     }
 
     #[test]

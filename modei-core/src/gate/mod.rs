@@ -975,10 +975,13 @@ impl Gate {
             }
         };
         let key = catalog_entry.as_ref().map(|(_, pin, i)| (pin, *i));
-        let hash = self.sets.hash(&perm.constraints, key);
-        let shared = match self.sets.get(hash, &perm.constraints, key) {
-            Some(s) => s,
-            None => {
+        let found = self.sets.by_identity(&perm.constraints, key).map(Ok);
+        let shared = match found.unwrap_or_else(|| {
+            let hash = self.sets.hash(&perm.constraints, key);
+            self.sets.get(hash, &perm.constraints, key).ok_or(hash)
+        }) {
+            Ok(s) => s,
+            Err(hash) => {
                 let effective = match &catalog_entry {
                     None => perm.constraints.clone(),
                     Some((cp, _, _)) => Arc::new(merge(&cp.constraints, &perm.constraints)?),
