@@ -712,7 +712,7 @@ impl Verifier {
         };
         let leaf_d = jwt::decode_typed_with(token, &rules, Some(interning))?;
         let sign_len = leaf_d.signing_input.len();
-        let leaf_kid = leaf_d.kid;
+        let mut leaf_kid = leaf_d.kid;
         let leaf_sig = leaf_d.signature;
         let leaf = leaf_d.claims;
         let leaf_input = token.as_bytes().get(..sign_len).unwrap_or_default();
@@ -791,11 +791,16 @@ impl Verifier {
             key.key
                 .verify_strict(root_input, root_sig)
                 .map_err(|e| e.at(root_label))?;
+            // Not delegated: the root is the leaf, whose kid is not needed again.
+            let key_id = match ancestors.is_empty() {
+                true => std::mem::take(&mut leaf_kid),
+                false => root_kid.to_owned(),
+            };
             (
                 IssuerRef {
                     id: root_claims.iss.clone(),
                     kind: issuer.kind,
-                    key_id: root_kid.to_owned(),
+                    key_id,
                 },
                 issuer.tier,
             )

@@ -53,13 +53,16 @@ impl ActionPattern {
         Ok(ActionPattern::Exact(p))
     }
 
-    /// Whether an action matches.
+    /// Whether an action matches: as [`norm_action`] would write it (trimmed, ASCII
+    /// lowercase), compared without writing it (patterns are stored normalised).
     pub fn matches(&self, action: &str) -> bool {
-        let a = norm_action(action);
+        let a = action.trim().as_bytes();
         match self {
             ActionPattern::Any => true,
-            ActionPattern::Prefix(p) => a.starts_with(p.as_str()),
-            ActionPattern::Exact(e) => a == *e,
+            ActionPattern::Prefix(p) => a
+                .get(..p.len())
+                .is_some_and(|head| head.eq_ignore_ascii_case(p.as_bytes())),
+            ActionPattern::Exact(e) => a.eq_ignore_ascii_case(e.as_bytes()),
         }
     }
 
@@ -331,6 +334,32 @@ impl PathPattern {
             (PathPattern::Exact(p), o) => o.matches(p),
             (PathPattern::Under(b), PathPattern::Under(_)) => other.matches(b),
             (PathPattern::Under(_), PathPattern::Exact(_)) => false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    proptest::proptest! {
+        /// Matching compares without normalising the action into a new string; it must answer
+        /// as comparing the normalised action would.
+        #[test]
+        fn matching_is_matching_the_normalised_action(
+            action in "[ \\ta-zA-Z:*_\u{e9}\u{130}-]{0,12}",
+            pattern in "[a-zA-Z:_\u{e9}-]{1,8}(:\\*)?",
+        ) {
+            let a = norm_action(&action);
+            for p in [ActionPattern::parse("k", &pattern), ActionPattern::parse("k", "*")] {
+                let Ok(p) = p else { continue };
+                let expected = match &p {
+                    ActionPattern::Any => true,
+                    ActionPattern::Prefix(x) => a.starts_with(x.as_str()),
+                    ActionPattern::Exact(x) => a == *x,
+                };
+                proptest::prop_assert_eq!(p.matches(&action), expected, "{:?} {:?}", action, p);
+            }
         }
     }
 }

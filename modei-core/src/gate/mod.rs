@@ -61,10 +61,11 @@ use cache::PassportCache;
 use constraint_sets::{ConstraintSets, SharedSet};
 use holds::HoldTable;
 use serde_json::{Map, Value};
+use std::borrow::Cow;
 use std::collections::hash_map::DefaultHasher;
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 /// The chain that records decisions on passports that did not verify.
 pub const UNVERIFIED_CHAIN: &str = "unverified";
@@ -96,8 +97,26 @@ type PreparedResult = std::result::Result<Arc<Prepared>, Error>;
 struct Cached {
     passport: Passport,
     /// Prepared constraints (or the error preparing them) by passport permission and catalog
-    /// entry.
-    prepared: Mutex<Vec<(PreparedKey, PreparedResult)>>,
+    /// entry: the first kept inline (nearly every passport is used for one permission, so it
+    /// costs no allocation of its own), any others in `more`.
+    first: OnceLock<(PreparedKey, std::result::Result<Prepared, Error>)>,
+    more: Mutex<Vec<(PreparedKey, PreparedResult)>>,
+}
+
+/// Prepared constraints held by a cached passport, inline or shared.
+enum Held<'c> {
+    Inline(&'c Prepared),
+    Shared(Arc<Prepared>),
+}
+
+impl std::ops::Deref for Held<'_> {
+    type Target = Prepared;
+    fn deref(&self) -> &Prepared {
+        match self {
+            Held::Inline(p) => p,
+            Held::Shared(p) => p,
+        }
+    }
 }
 
 struct Attesting {
@@ -171,7 +190,7 @@ impl Verdict {
 
 /// Who a decision is about.
 struct Subject<'a> {
-    chain: String,
+    chain: Cow<'a, str>,
     agent_id: &'a str,
     passport_id: Option<&'a str>,
 }
@@ -403,7 +422,7 @@ impl Gate {
             ));
         }
         let subject = Subject {
-            chain: hold.passport_id.clone(),
+            chain: Cow::Borrowed(&hold.passport_id),
             agent_id: &hold.agent_id,
             passport_id: Some(&hold.passport_id),
         };
@@ -465,7 +484,7 @@ impl Gate {
         let _ = self.state.release_hold(&h.passport_id, &h.hold_id, now);
         let _ = self.state.remove_hold_record(&h.hold_id);
         let subject = Subject {
-            chain: h.passport_id.clone(),
+            chain: Cow::Borrowed(&h.passport_id),
             agent_id: &h.agent_id,
             passport_id: Some(&h.passport_id),
         };
@@ -540,7 +559,7 @@ impl Gate {
             head_read: None,
         };
         let unverified = || Subject {
-            chain: UNVERIFIED_CHAIN.to_owned(),
+            chain: Cow::Borrowed(UNVERIFIED_CHAIN),
             agent_id: UNKNOWN_AGENT,
             passport_id: None,
         };
@@ -611,7 +630,7 @@ impl Gate {
             None => UNVERIFIED_CHAIN.to_owned(),
         };
         let subject = Subject {
-            chain: chain.clone(),
+            chain: Cow::Borrowed(&chain),
             agent_id: UNKNOWN_AGENT,
             passport_id: client.as_ref().map(|_| chain.as_str()),
         };
@@ -656,7 +675,7 @@ impl Gate {
         let p = &cached.passport;
         ctx.digest = self.digest(ctx, Some(&p.passport_id));
         let subject = Subject {
-            chain: p.passport_id.clone(),
+            chain: Cow::Borrowed(&p.passport_id),
             agent_id: &p.agent_id,
             passport_id: Some(&p.passport_id),
         };
@@ -732,12 +751,16 @@ impl Gate {
             },
         };
         // The target moves into the evaluation context and back (no copy).
-        let mut ectx = EvalContext::new(ctx.req.action.clone(), ctx.now);
-        ectx.target = ctx.target.take();
-        ectx.cost_cents = ctx.req.cost_cents;
-        ectx.metadata = ctx.req.metadata.clone();
-        ectx.passport = prepared.info.clone();
-        ectx.heartbeat = heartbeat;
+        let mut ectx = EvalContext {
+            action: ctx.req.action.clone(),
+            target: ctx.target.take(),
+            cost_cents: ctx.req.cost_cents,
+            metadata: ctx.req.metadata.clone(),
+            now: ctx.now,
+            heartbeat,
+            passport: prepared.info.clone(),
+            hold_id: None,
+        };
         let guard =
             (!ctx.dry_run && self.attesting.is_some()).then(|| lock(self.stripe(&subject.chain)));
         let mut v = self.enforce(ctx, &prepared.shared.set, &ectx, &subject.chain);
@@ -823,7 +846,8 @@ impl Gate {
         let cacheable = passport.lineage.is_empty();
         let entry = Arc::new(Cached {
             passport,
-            prepared: Mutex::new(Vec::new()),
+            first: OnceLock::new(),
+            more: Mutex::new(Vec::new()),
         });
         if cacheable {
             let lee = self.leeway_ms;
@@ -931,28 +955,34 @@ impl Gate {
     /// its permissions) under the catalog entry `action` falls in. Cached on the passport
     /// entry by both: one passport permission such as `search:*` can cover several catalog
     /// entries with different terms, and each action is held to its own.
-    fn prepared(
+    fn prepared<'c>(
         &self,
-        cached: &Cached,
+        cached: &'c Cached,
         perm: usize,
         catalog: Option<&Catalog>,
         action: &str,
-    ) -> Result<Arc<Prepared>> {
+    ) -> Result<Held<'c>> {
         let p = &cached.passport;
         let entry = match catalog {
             None => None,
             Some(cat) => Some((cat, catalog_entry(cat, p, action)?)),
         };
         let key = (perm, entry.map(|(_, i)| i));
-        if let Some((_, r)) = lock(&cached.prepared).iter().find(|(k, _)| *k == key) {
-            return r.clone();
+        let (first_key, first) = cached
+            .first
+            .get_or_init(|| (key, self.prepare(p, perm, entry)));
+        if *first_key == key {
+            return first.as_ref().map(Held::Inline).map_err(Error::clone);
+        }
+        if let Some((_, r)) = lock(&cached.more).iter().find(|(k, _)| *k == key) {
+            return r.clone().map(Held::Shared);
         }
         let r = self.prepare(p, perm, entry).map(Arc::new);
-        let mut g = lock(&cached.prepared);
+        let mut g = lock(&cached.more);
         if g.len() < 64 {
             g.push((key, r.clone()));
         }
-        r
+        r.map(Held::Shared)
     }
 
     fn prepare(

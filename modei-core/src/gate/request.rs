@@ -167,7 +167,10 @@ pub fn request_digest(
             None => out.extend_from_slice(b"null"),
         }
     }
-    let mut out = Vec::with_capacity(128);
+    // Room for the fixed text, the strings and a small metadata object: one allocation.
+    let strings = gate_id.len() + action.len();
+    let strings = strings + passport_id.map_or(0, str::len) + target.map_or(0, str::len);
+    let mut out = Vec::with_capacity(256 + strings);
     out.extend_from_slice(b"{\"action\":");
     canonical::canonicalize_str_into(&mut out, action);
     out.extend_from_slice(b",\"cost_cents\":");
