@@ -336,13 +336,15 @@ struct Split<'a> {
 }
 
 fn split<'a>(token: &'a str, rules: &HeaderRules) -> Result<Split<'a>> {
-    // The first dot from the start and the last from the end (both `memchr` searches; the
-    // signature segment is short), then one search of the payload for a stray third dot.
+    // The first dot from the start and the last from the end (header and signature are
+    // short), then one `memchr` of the payload for a stray third dot: the payload is scanned
+    // once, not byte by byte.
     let b = token.as_bytes();
-    let d1 = token
-        .find('.')
+    let d1 = b
+        .iter()
+        .position(|&c| c == b'.')
         .ok_or_else(|| malformed("a compact JWS has three '.'-separated segments; found one"))?;
-    let d2 = token.rfind('.').unwrap_or(d1);
+    let d2 = b.iter().rposition(|&c| c == b'.').unwrap_or(d1);
     if d2 == d1 {
         return Err(malformed("a compact JWS has three segments; found two"));
     }
@@ -351,7 +353,7 @@ fn split<'a>(token: &'a str, rules: &HeaderRules) -> Result<Split<'a>> {
         b.get(d1 + 1..d2).unwrap_or_default(),
         b.get(d2 + 1..).unwrap_or_default(),
     );
-    if token.get(d1 + 1..d2).is_some_and(|p| p.contains('.')) {
+    if p.contains(&b'.') {
         return Err(malformed(
             "more than three segments (a JWE or a nested token is not a passport)",
         ));

@@ -279,15 +279,20 @@ fn constraint_errors_block_with_their_codes() {
         "a:invalid": {"core:rate:max_per_minute": -1},
         "a:cel": {"core:cel:rules": [{"expr": "request.cost_cents +"}]}
     }));
-    assert_eq!(
-        reason(&g.check_at(&req(&pp, "a:unknown"), at(T0))),
-        "unknown_constraint"
-    );
-    assert_eq!(
-        reason(&g.check_at(&req(&pp, "a:invalid"), at(T0))),
-        "constraint_invalid"
-    );
-    assert_eq!(reason(&g.check_at(&req(&pp, "a:cel"), at(T0))), "cel_error");
+    // Twice in each order: the errors are kept with the cached passport, per permission, and
+    // come back the same.
+    let cases = [
+        ("a:unknown", "unknown_constraint"),
+        ("a:invalid", "constraint_invalid"),
+        ("a:cel", "cel_error"),
+    ];
+    for round in 0..2 {
+        for (action, code) in cases.iter().chain(cases.iter().rev()) {
+            let d = g.check_at(&req(&pp, action), at(T0));
+            assert_eq!(reason(&d), *code, "{action} in round {round}");
+            assert!(d.cached || round == 0);
+        }
+    }
 }
 
 // ------------------------------------------------------------------------------------------

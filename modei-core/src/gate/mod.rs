@@ -61,11 +61,10 @@ use cache::PassportCache;
 use constraint_sets::{ConstraintSets, SharedSet};
 use holds::HoldTable;
 use serde_json::{Map, Value};
-use std::borrow::Cow;
 use std::collections::hash_map::DefaultHasher;
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 /// The chain that records decisions on passports that did not verify.
 pub const UNVERIFIED_CHAIN: &str = "unverified";
@@ -97,26 +96,8 @@ type PreparedResult = std::result::Result<Arc<Prepared>, Error>;
 struct Cached {
     passport: Passport,
     /// Prepared constraints (or the error preparing them) by passport permission and catalog
-    /// entry: the first kept inline (nearly every passport is used for one permission, so it
-    /// costs no allocation of its own), any others in `more`.
-    first: OnceLock<(PreparedKey, std::result::Result<Prepared, Error>)>,
-    more: Mutex<Vec<(PreparedKey, PreparedResult)>>,
-}
-
-/// Prepared constraints held by a cached passport, inline or shared.
-enum Held<'c> {
-    Inline(&'c Prepared),
-    Shared(Arc<Prepared>),
-}
-
-impl std::ops::Deref for Held<'_> {
-    type Target = Prepared;
-    fn deref(&self) -> &Prepared {
-        match self {
-            Held::Inline(p) => p,
-            Held::Shared(p) => p,
-        }
-    }
+    /// entry.
+    prepared: Mutex<Vec<(PreparedKey, PreparedResult)>>,
 }
 
 struct Attesting {
@@ -190,7 +171,7 @@ impl Verdict {
 
 /// Who a decision is about.
 struct Subject<'a> {
-    chain: Cow<'a, str>,
+    chain: &'a str,
     agent_id: &'a str,
     passport_id: Option<&'a str>,
 }
@@ -422,7 +403,7 @@ impl Gate {
             ));
         }
         let subject = Subject {
-            chain: Cow::Borrowed(&hold.passport_id),
+            chain: &hold.passport_id,
             agent_id: &hold.agent_id,
             passport_id: Some(&hold.passport_id),
         };
@@ -484,7 +465,7 @@ impl Gate {
         let _ = self.state.release_hold(&h.passport_id, &h.hold_id, now);
         let _ = self.state.remove_hold_record(&h.hold_id);
         let subject = Subject {
-            chain: Cow::Borrowed(&h.passport_id),
+            chain: &h.passport_id,
             agent_id: &h.agent_id,
             passport_id: Some(&h.passport_id),
         };
@@ -559,7 +540,7 @@ impl Gate {
             head_read: None,
         };
         let unverified = || Subject {
-            chain: Cow::Borrowed(UNVERIFIED_CHAIN),
+            chain: UNVERIFIED_CHAIN,
             agent_id: UNKNOWN_AGENT,
             passport_id: None,
         };
@@ -630,7 +611,7 @@ impl Gate {
             None => UNVERIFIED_CHAIN.to_owned(),
         };
         let subject = Subject {
-            chain: Cow::Borrowed(&chain),
+            chain: &chain,
             agent_id: UNKNOWN_AGENT,
             passport_id: client.as_ref().map(|_| chain.as_str()),
         };
@@ -675,7 +656,7 @@ impl Gate {
         let p = &cached.passport;
         ctx.digest = self.digest(ctx, Some(&p.passport_id));
         let subject = Subject {
-            chain: Cow::Borrowed(&p.passport_id),
+            chain: &p.passport_id,
             agent_id: &p.agent_id,
             passport_id: Some(&p.passport_id),
         };
@@ -846,8 +827,7 @@ impl Gate {
         let cacheable = passport.lineage.is_empty();
         let entry = Arc::new(Cached {
             passport,
-            first: OnceLock::new(),
-            more: Mutex::new(Vec::new()),
+            prepared: Mutex::new(Vec::new()),
         });
         if cacheable {
             let lee = self.leeway_ms;
@@ -955,34 +935,28 @@ impl Gate {
     /// its permissions) under the catalog entry `action` falls in. Cached on the passport
     /// entry by both: one passport permission such as `search:*` can cover several catalog
     /// entries with different terms, and each action is held to its own.
-    fn prepared<'c>(
+    fn prepared(
         &self,
-        cached: &'c Cached,
+        cached: &Cached,
         perm: usize,
         catalog: Option<&Catalog>,
         action: &str,
-    ) -> Result<Held<'c>> {
+    ) -> Result<Arc<Prepared>> {
         let p = &cached.passport;
         let entry = match catalog {
             None => None,
             Some(cat) => Some((cat, catalog_entry(cat, p, action)?)),
         };
         let key = (perm, entry.map(|(_, i)| i));
-        let (first_key, first) = cached
-            .first
-            .get_or_init(|| (key, self.prepare(p, perm, entry)));
-        if *first_key == key {
-            return first.as_ref().map(Held::Inline).map_err(Error::clone);
-        }
-        if let Some((_, r)) = lock(&cached.more).iter().find(|(k, _)| *k == key) {
-            return r.clone().map(Held::Shared);
+        if let Some((_, r)) = lock(&cached.prepared).iter().find(|(k, _)| *k == key) {
+            return r.clone();
         }
         let r = self.prepare(p, perm, entry).map(Arc::new);
-        let mut g = lock(&cached.more);
+        let mut g = lock(&cached.prepared);
         if g.len() < 64 {
             g.push((key, r.clone()));
         }
-        r.map(Held::Shared)
+        r
     }
 
     fn prepare(
