@@ -407,7 +407,7 @@ impl Gate {
             agent_id: &hold.agent_id,
             passport_id: Some(&hold.passport_id),
         };
-        let _g = lock(self.stripe(&subject.chain));
+        let _g = lock(self.stripe(subject.chain));
         self.forget_hold(&hold.hold_id);
         self.state
             .release_hold(&hold.passport_id, &hold.hold_id, now)?;
@@ -707,7 +707,7 @@ impl Gate {
         // 6. Approval of an earlier hold.
         if let Some(a) = &ctx.req.approval {
             let _g = (!ctx.dry_run && self.attesting.is_some())
-                .then(|| lock(self.stripe(&subject.chain)));
+                .then(|| lock(self.stripe(subject.chain)));
             let (v, resolved) = self.apply_approval(ctx, p, a);
             let d = self.finish_locked(
                 ctx,
@@ -743,8 +743,8 @@ impl Gate {
             hold_id: None,
         };
         let guard =
-            (!ctx.dry_run && self.attesting.is_some()).then(|| lock(self.stripe(&subject.chain)));
-        let mut v = self.enforce(ctx, &prepared.shared.set, &ectx, &subject.chain);
+            (!ctx.dry_run && self.attesting.is_some()).then(|| lock(self.stripe(subject.chain)));
+        let mut v = self.enforce(ctx, &prepared.shared.set, &ectx, subject.chain);
         ctx.target = ectx.target.take();
         if v.decision == Decision::RequestHold {
             if let Some(hid) = v.hold.as_ref().map(|h| h.hold_id.clone()) {
@@ -1234,7 +1234,7 @@ impl Gate {
         permission: Option<String>,
     ) -> GateDecision {
         let _g =
-            (!ctx.dry_run && self.attesting.is_some()).then(|| lock(self.stripe(&subject.chain)));
+            (!ctx.dry_run && self.attesting.is_some()).then(|| lock(self.stripe(subject.chain)));
         self.finish_locked(ctx, subject, v, effective, permission, None)
     }
 
@@ -1298,7 +1298,7 @@ impl Gate {
             && action.len() <= MAX_FIELD_BYTES
             && !action.chars().any(char::is_control);
         let mut draft = AttestationDraft::new(
-            &subject.chain,
+            subject.chain,
             subject.agent_id,
             if recordable { action } else { "(invalid)" },
             v.recorded.attestation(),
@@ -1319,10 +1319,10 @@ impl Gate {
             draft = draft.terms(t);
         }
         let signed = if att.shared {
-            self.attest_shared(att, &subject.chain, &draft, ctx.head_read.clone())
+            self.attest_shared(att, subject.chain, &draft, ctx.head_read.clone())
         } else {
             let mut log = lock(&att.log);
-            let head = log.head(self.gate_id(), &subject.chain);
+            let head = log.head(self.gate_id(), subject.chain);
             att.attestor
                 .attest(&head, &draft)
                 .and_then(|(rec, new_head)| {
@@ -1336,7 +1336,7 @@ impl Gate {
                 if att.checkpoints {
                     if let Ok(cp) =
                         att.attestor
-                            .checkpoint(Some(&subject.chain), &new_head, ctx.now)
+                            .checkpoint(Some(subject.chain), &new_head, ctx.now)
                     {
                         d.checkpoint = serde_json::from_slice(&cp.to_json()).ok();
                     }
