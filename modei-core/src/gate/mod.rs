@@ -1334,9 +1334,9 @@ impl Gate {
             Ok((rec, new_head)) => {
                 d.attestation = Some(rec.to_value());
                 if att.checkpoints {
-                    if let Ok(cp) =
-                        att.attestor
-                            .checkpoint(Some(subject.chain), &new_head, ctx.now)
+                    if let Ok(cp) = att
+                        .attestor
+                        .checkpoint(Some(subject.chain), &new_head, ctx.now)
                     {
                         d.checkpoint = serde_json::from_slice(&cp.to_json()).ok();
                     }
