@@ -979,6 +979,8 @@ impl Gate {
             }
         };
         let key = catalog_entry.as_ref().map(|(_, pin, i)| (pin, *i));
+        // The shared set: by identity, else by content hash (a miss carries the hash to keep
+        // the new set under).
         let found = self.sets.by_identity(&perm.constraints, key).map(Ok);
         let shared = match found.unwrap_or_else(|| {
             let hash = self.sets.hash(&perm.constraints, key);
