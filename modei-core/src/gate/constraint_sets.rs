@@ -125,12 +125,8 @@ impl ConstraintSets {
         catalog: Option<(&CatalogPin, usize)>,
     ) -> Option<Arc<SharedSet>> {
         let t = self.sets.read().ok()?;
-        let at = address(source);
-        let from = t.by_address.partition_point(|(a, _)| *a < at);
-        t.by_address
-            .get(from..)?
+        run(&t.by_address, address(source))
             .iter()
-            .take_while(|(a, _)| *a == at)
             .find(|(_, s)| Arc::ptr_eq(s.mine(), source) && s.is_for(source, catalog))
             .map(|(_, s)| s.clone())
     }
@@ -159,11 +155,8 @@ impl ConstraintSets {
         catalog: Option<(&CatalogPin, usize)>,
     ) -> Option<Arc<SharedSet>> {
         let t = self.sets.read().ok()?;
-        let v = &t.by_hash;
-        let from = v.partition_point(|(h, _)| *h < hash);
-        v.get(from..)?
+        run(&t.by_hash, hash)
             .iter()
-            .take_while(|(h, _)| *h == hash)
             .find(|(_, s)| s.is_for(source, catalog))
             .map(|(_, s)| s.clone())
     }
@@ -174,16 +167,12 @@ impl ConstraintSets {
             t.by_hash.clear();
             t.by_address.clear();
         }
-        let v = &mut t.by_hash;
-        let from = v.partition_point(|(h, _)| *h < hash);
-        let same = v.get(from..).map_or(0, |rest| {
-            rest.iter().take_while(|(h, _)| *h == hash).count()
-        });
-        if same < MAX_PER_HASH {
-            v.insert(from, (hash, set.clone()));
+        if run(&t.by_hash, hash).len() < MAX_PER_HASH {
+            let from = t.by_hash.partition_point(|(h, _)| *h < hash);
+            t.by_hash.insert(from, (hash, set.clone()));
             let at = address(set.mine());
-            let i = t.by_address.partition_point(|(a, _)| *a < at);
-            t.by_address.insert(i, (at, set));
+            let from = t.by_address.partition_point(|(a, _)| *a < at);
+            t.by_address.insert(from, (at, set));
         }
     }
 
@@ -222,6 +211,15 @@ impl ConstraintSets {
     ) -> Option<Arc<SharedSet>> {
         None
     }
+}
+
+/// The entries of a table sorted by key whose key is `key`.
+#[cfg(feature = "shared-sets")]
+fn run<K: Ord + Copy>(table: &[(K, Arc<SharedSet>)], key: K) -> &[(K, Arc<SharedSet>)] {
+    let from = table.partition_point(|(k, _)| *k < key);
+    let rest = table.get(from..).unwrap_or_default();
+    let len = rest.iter().take_while(|(k, _)| *k == key).count();
+    rest.get(..len).unwrap_or_default()
 }
 
 /// The address of the object an `Arc` points to.
