@@ -27,7 +27,9 @@ STEP_TIMES=()
 current=""
 step_start=0
 LOG="$(mktemp -t modei-test.XXXXXX)"
-trap 'rc=$?; if [ $rc -ne 0 ]; then echo; echo "FAILED in step: ${current:-setup} (exit $rc)"; fi; rm -f "$LOG"' EXIT
+# On failure, also the free disk space: a full disk shows up as odd tool errors (napi's
+# "Failed to copy artifact" once), and the build output is several GB.
+trap 'rc=$?; if [ $rc -ne 0 ]; then echo; echo "FAILED in step: ${current:-setup} (exit $rc)"; df -h "$ROOT" 2>/dev/null | tail -1; fi; rm -f "$LOG"' EXIT
 
 step() {
   end_step
@@ -49,6 +51,7 @@ run_tests() { "$@" 2>&1 | tee -a "$LOG"; }
 
 # ---------------------------------------------------------------------------------------------
 step "tools: rust target, wasm-bindgen-cli, chromium"
+echo "disk: $(df -h "$ROOT" | awk 'NR==2 {print $4 " free of " $2}')"
 if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   rustup target add wasm32-unknown-unknown
 fi
@@ -121,7 +124,12 @@ step "node: napi build + node --test"
 npm_ensure modei-node
 (
   cd modei-node
-  npx napi build --platform --js binding.js --dts binding.d.ts
+  if ! npx napi build --platform --js binding.js --dts binding.d.ts; then
+    # napi's CLI reports some failures without their cause ("Failed to copy artifact"): once
+    # more with its debug log, which names the file and the error (and gets past a transient).
+    echo "napi build failed; once more with DEBUG=napi:* to show why"
+    DEBUG='napi:*' npx napi build --platform --js binding.js --dts binding.d.ts
+  fi
   # Explicit file list (pitfall N4: helpers like test/fuzz-entry.mjs are not tests).
   run_tests node --test --test-reporter=spec test/cjs.test.js test/esm.test.mjs test/errors.test.js \
     test/vectors.test.mjs test/types.test.js test/no-panic.test.js test/server.test.mjs test/redis.test.mjs
@@ -154,6 +162,7 @@ echo
 echo "==== summary ===="
 for i in "${!STEP_NAMES[@]}"; do printf '%6ss  %s\n' "${STEP_TIMES[$i]}" "${STEP_NAMES[$i]}"; done
 printf '%6ss  total\n' "$((SECONDS - T0))"
+echo "disk: $(df -h "$ROOT" | awk 'NR==2 {print $4 " free"}'), build output $(du -sh "${CARGO_TARGET_DIR:-$ROOT/target}" 2>/dev/null | cut -f1)"
 echo "rust: $rust_passed passed, $rust_failed failed | python: $py_passed passed | node+wasm (node --test): $node_passed passed, $node_failed failed | browser: ${browser:-skipped}"
 total=$((rust_passed + py_passed + node_passed))
 echo "ALL TESTS PASSED: $total passed, 0 failed"
