@@ -669,16 +669,36 @@ impl Verifier {
     /// Verifies a passport in either wire form at `now`. Leading and trailing ASCII whitespace
     /// is ignored; input starting with `{` is an envelope wire pair, anything else a JWT.
     pub fn verify(&self, input: impl AsRef<[u8]>, now: Timestamp) -> Result<Passport> {
-        let t = input.as_ref().trim_ascii();
+        self.verify_sharing(input.as_ref(), None, now)
+    }
+
+    /// [`Verifier::verify`] of text the caller holds in an `Arc`: a JWT passport (without
+    /// surrounding whitespace) keeps that `Arc` as its signed bytes instead of a copy, so a
+    /// gate's cache key is the request's own token.
+    pub(crate) fn verify_shared(&self, input: &Arc<str>, now: Timestamp) -> Result<Passport> {
+        self.verify_sharing(input.as_bytes(), Some(input), now)
+    }
+
+    fn verify_sharing(
+        &self,
+        input: &[u8],
+        shared: Option<&Arc<str>>,
+        now: Timestamp,
+    ) -> Result<Passport> {
+        let t = input.trim_ascii();
         if t.first() == Some(&b'{') {
             self.verify_envelope(t, now)
         } else {
             if t.len() > self.options.max_token_bytes {
                 return Err(self.too_large(t.len(), self.options.max_token_bytes));
             }
-            let s = std::str::from_utf8(t)
-                .map_err(|_| Error::new(Code::JwtMalformed, "a compact JWS is ASCII"))?;
-            self.verify_jwt(s, now)
+            let s = match shared {
+                // Already text: no second UTF-8 check of the token.
+                Some(a) => a.trim_ascii(),
+                None => std::str::from_utf8(t)
+                    .map_err(|_| Error::new(Code::JwtMalformed, "a compact JWS is ASCII"))?,
+            };
+            self.verify_jwt_sharing(s, shared, now)
         }
     }
 
@@ -691,8 +711,19 @@ impl Verifier {
 
     /// Verifies a compact JWT passport at `now`.
     pub fn verify_jwt(&self, token: &str, now: Timestamp) -> Result<Passport> {
+        self.verify_jwt_sharing(token, None, now)
+    }
+
+    /// `shared`, when it holds exactly `token`'s bytes (the same memory), becomes the
+    /// passport's signed bytes; otherwise they are copied.
+    fn verify_jwt_sharing(
+        &self,
+        token: &str,
+        shared: Option<&Arc<str>>,
+        now: Timestamp,
+    ) -> Result<Passport> {
         let interning = Interning::new(&self.interned);
-        let p = self.verify_jwt_interning(token, now, &interning)?;
+        let p = self.verify_jwt_interning(token, shared, now, &interning)?;
         // Only a verified passport's constraint objects are kept for the next ones.
         interning.keep();
         Ok(p)
@@ -701,6 +732,7 @@ impl Verifier {
     fn verify_jwt_interning(
         &self,
         token: &str,
+        shared: Option<&Arc<str>>,
         now: Timestamp,
         interning: &Interning,
     ) -> Result<Passport> {
@@ -894,7 +926,10 @@ impl Verifier {
             lineage,
             form: WireForm::Jwt,
             warnings,
-            signed: token.as_bytes().into(),
+            signed: match shared {
+                Some(a) if std::ptr::eq(&**a, token) => Arc::<[u8]>::from(a.clone()),
+                _ => token.as_bytes().into(),
+            },
             digest: std::sync::OnceLock::new(),
         })
     }

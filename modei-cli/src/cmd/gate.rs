@@ -98,7 +98,7 @@ fn check(a: CheckArgs) -> Result<Outcome, CliError> {
                 format!("{}: not UTF-8 text", p.display()),
             )
         })?;
-        req.passport = Some(text.trim().to_owned());
+        req.passport = Some(text.trim().into());
     }
     if let Some(s) = &a.state {
         let origin = s.display().to_string();

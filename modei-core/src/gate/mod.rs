@@ -572,7 +572,7 @@ impl Gate {
         }
         match &req.passport {
             None => self.run_anonymous(&mut ctx),
-            Some(p) => match self.verified(p.as_bytes(), now) {
+            Some(p) => match self.verified(p, now) {
                 Err(e) => {
                     ctx.digest = self.digest(&ctx, None);
                     self.finish(&ctx, &unverified(), Verdict::err(&e), None, None)
@@ -816,13 +816,19 @@ impl Gate {
 
     /// Step 2: A verified passport: from the warm cache (re-running the time-dependent checks) or
     /// from a full verification. Returns it, whether it was warm, and the current warnings.
-    fn verified(&self, bytes: &[u8], now: Timestamp) -> Result<(Arc<Cached>, bool, Vec<Warning>)> {
-        let wire = bytes.trim_ascii();
+    fn verified(
+        &self,
+        token: &Arc<str>,
+        now: Timestamp,
+    ) -> Result<(Arc<Cached>, bool, Vec<Warning>)> {
+        let wire = token.as_bytes().trim_ascii();
         if let Some(c) = self.cache.get(wire) {
             let warnings = self.recheck(&c.passport, now)?;
             return Ok((c, true, warnings));
         }
-        let passport = self.verifier.verify(wire, now)?;
+        // A JWT passport keeps the request's own bytes (no copy of the token): they become the
+        // cache key below.
+        let passport = self.verifier.verify_shared(token, now)?;
         let warnings = passport.warnings.clone();
         let cacheable = passport.lineage.is_empty();
         let entry = Arc::new(Cached {
@@ -1504,5 +1510,55 @@ mod tests {
         fn assert<T: Send + Sync>() {}
         assert::<Gate>();
         assert::<GateDecision>();
+    }
+
+    /// A JWT's cache entry keeps the request's own bytes (no copy); a token with surrounding
+    /// whitespace is copied trimmed and found again without it.
+    #[test]
+    fn cached_passports_share_the_request_token() {
+        use crate::keys::SigningKey;
+        use crate::passport::JwtIssue;
+        use crate::trust::{TrustStore, TrustedIssuer, TrustedKey};
+        let (issuer, agent) = (
+            SigningKey::from_seed(&[1; 32]),
+            SigningKey::from_seed(&[2; 32]),
+        );
+        let t0 = Timestamp::from_unix_millis(1_772_409_600_000);
+        let trust = TrustStore::new()
+            .with(
+                TrustedIssuer::new("acme", IssuerKind::Organization)
+                    .with_key(TrustedKey::new("acme-1", issuer.public_key())),
+            )
+            .unwrap();
+        let g = Gate::new(GateConfig::new("g", Profile::L1, trust)).unwrap();
+        let token = |iat_ms: i64| {
+            let mut iss = JwtIssue::new(
+                "pp_1",
+                "agent_1",
+                agent.public_key(),
+                t0.plus_millis(-iat_ms),
+                t0.plus_millis(3_600_000),
+            );
+            iss.permissions = vec![crate::envelope::Permission::new("a:*", Map::new())];
+            iss.issue("acme", "acme-1", &issuer).unwrap()
+        };
+        let cached_bytes = |wire: &[u8]| {
+            g.cache
+                .get(wire)
+                .map(|c| c.passport.signed_bytes().as_ptr())
+        };
+
+        let shared: Arc<str> = token(1_000).into();
+        let mut req = GateRequest::new("a:b");
+        req.passport = Some(shared.clone());
+        assert!(g.check_at(&req, t0).is_allowed());
+        assert_eq!(cached_bytes(shared.as_bytes()), Some(shared.as_ptr()));
+
+        let bare = token(2_000);
+        let padded = GateRequest::new("a:b").passport(format!(" {bare}\n"));
+        assert!(g.check_at(&padded, t0).is_allowed());
+        assert!(cached_bytes(bare.as_bytes()).is_some());
+        let again = g.check_at(&GateRequest::new("a:b").passport(&bare), t0);
+        assert!(again.is_allowed() && again.cached);
     }
 }

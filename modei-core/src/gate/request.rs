@@ -5,6 +5,7 @@ use crate::error::{Code, Error, Result};
 use crate::keys::{PublicKey, Signature, SigningKey};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
+use std::sync::Arc;
 
 /// The PoP purpose string.
 pub const POP_PURPOSE: &str = "modei-pop/1";
@@ -20,9 +21,10 @@ pub const MAX_FIELD_BYTES: usize = 512;
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct GateRequest {
-    /// The passport in either wire form, or `None` (anonymous).
+    /// The passport in either wire form, or `None` (anonymous). Shared: a gate keeps a JWT it
+    /// verified under these very bytes (its warm cache key) without copying them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub passport: Option<String>,
+    pub passport: Option<Arc<str>>,
     /// The action (permission key), e.g. `email:send`.
     pub action: String,
     /// The target: a URL, a domain or a resource string.
@@ -67,8 +69,8 @@ impl GateRequest {
     }
 
     /// Sets the passport.
-    pub fn passport(mut self, p: impl Into<String>) -> Self {
-        self.passport = Some(p.into());
+    pub fn passport(mut self, p: impl AsRef<str>) -> Self {
+        self.passport = Some(Arc::from(p.as_ref()));
         self
     }
 
