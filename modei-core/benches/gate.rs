@@ -35,6 +35,28 @@ fn bench(c: &mut Criterion) {
         })
     });
 
+    // Raw verify_strict of a fresh token's signature each time, as a cold check meets them (the
+    // loop above verifies one signature over and over, which the branch predictor learns).
+    let fresh = AtomicI64::new(500_000);
+    c.bench_function("raw verify_strict, a fresh token each time", |b| {
+        b.iter_batched(
+            || {
+                let t = token(
+                    &issuer,
+                    &agent,
+                    fresh.fetch_add(1, Ordering::Relaxed) % 100_000,
+                );
+                let (input, sig) = t.rsplit_once('.').unwrap();
+                (input.to_owned(), Signature::from_base64url(sig).unwrap())
+            },
+            |(input, sig)| {
+                pk.verify_strict(black_box(input.as_bytes()), black_box(&sig))
+                    .unwrap()
+            },
+            BatchSize::SmallInput,
+        )
+    });
+
     // Cold: a token never seen before (same passport, a different iat ⇒ different bytes),
     // checked by a gate in its steady state: the default 4,096-entry cache full and evicting.
     // Passports from one template share their prepared constraints; the second cold bench

@@ -687,18 +687,27 @@ impl Verifier {
     ) -> Result<Passport> {
         let t = input.trim_ascii();
         if t.first() == Some(&b'{') {
-            self.verify_envelope(t, now)
-        } else {
-            if t.len() > self.options.max_token_bytes {
-                return Err(self.too_large(t.len(), self.options.max_token_bytes));
+            return self.verify_envelope(t, now);
+        }
+        match shared {
+            // Untrimmed text already: no UTF-8 check, no copy.
+            Some(a) if a.len() == t.len() => {
+                self.check_token_len(a.as_bytes())?;
+                self.verify_jwt_signed(a, Arc::<[u8]>::from(a.clone()), now)
             }
-            let s = match shared {
-                // Already text: no second UTF-8 check of the token.
-                Some(a) => a.trim_ascii(),
-                None => std::str::from_utf8(t)
-                    .map_err(|_| Error::new(Code::JwtMalformed, "a compact JWS is ASCII"))?,
-            };
-            self.verify_jwt_sharing(s, shared, now)
+            _ => {
+                self.check_token_len(t)?;
+                let s = std::str::from_utf8(t)
+                    .map_err(|_| Error::new(Code::JwtMalformed, "a compact JWS is ASCII"))?;
+                self.verify_jwt(s, now)
+            }
+        }
+    }
+
+    fn check_token_len(&self, t: &[u8]) -> Result<()> {
+        match t.len() > self.options.max_token_bytes {
+            true => Err(self.too_large(t.len(), self.options.max_token_bytes)),
+            false => Ok(()),
         }
     }
 
@@ -711,19 +720,19 @@ impl Verifier {
 
     /// Verifies a compact JWT passport at `now`.
     pub fn verify_jwt(&self, token: &str, now: Timestamp) -> Result<Passport> {
-        self.verify_jwt_sharing(token, None, now)
+        self.check_token_len(token.as_bytes())?;
+        self.verify_jwt_signed(token, token.as_bytes().into(), now)
     }
 
-    /// `shared`, when it holds exactly `token`'s bytes (the same memory), becomes the
-    /// passport's signed bytes; otherwise they are copied.
-    fn verify_jwt_sharing(
+    /// `signed` holds `token`'s bytes; the passport keeps it.
+    fn verify_jwt_signed(
         &self,
         token: &str,
-        shared: Option<&Arc<str>>,
+        signed: Arc<[u8]>,
         now: Timestamp,
     ) -> Result<Passport> {
         let interning = Interning::new(&self.interned);
-        let p = self.verify_jwt_interning(token, shared, now, &interning)?;
+        let p = self.verify_jwt_interning(token, signed, now, &interning)?;
         // Only a verified passport's constraint objects are kept for the next ones.
         interning.keep();
         Ok(p)
@@ -732,13 +741,10 @@ impl Verifier {
     fn verify_jwt_interning(
         &self,
         token: &str,
-        shared: Option<&Arc<str>>,
+        signed: Arc<[u8]>,
         now: Timestamp,
         interning: &Interning,
     ) -> Result<Passport> {
-        if token.len() > self.options.max_token_bytes {
-            return Err(self.too_large(token.len(), self.options.max_token_bytes));
-        }
         let rules = HeaderRules {
             accept_eddsa: self.options.accept_eddsa,
         };
@@ -926,10 +932,7 @@ impl Verifier {
             lineage,
             form: WireForm::Jwt,
             warnings,
-            signed: match shared {
-                Some(a) if std::ptr::eq(&**a, token) => Arc::<[u8]>::from(a.clone()),
-                _ => token.as_bytes().into(),
-            },
+            signed,
             digest: std::sync::OnceLock::new(),
         })
     }
