@@ -689,19 +689,17 @@ impl Verifier {
         if t.first() == Some(&b'{') {
             return self.verify_envelope(t, now);
         }
-        match shared {
+        self.check_token_len(t)?;
+        let (token, signed) = match shared {
             // Untrimmed text already: no UTF-8 check, no copy.
-            Some(a) if a.len() == t.len() => {
-                self.check_token_len(a.as_bytes())?;
-                self.verify_jwt_signed(a, Arc::<[u8]>::from(a.clone()), now)
-            }
-            _ => {
-                self.check_token_len(t)?;
-                let s = std::str::from_utf8(t)
-                    .map_err(|_| Error::new(Code::JwtMalformed, "a compact JWS is ASCII"))?;
-                self.verify_jwt(s, now)
-            }
-        }
+            Some(a) if a.len() == t.len() => (&**a, Arc::<[u8]>::from(a.clone())),
+            _ => (
+                std::str::from_utf8(t)
+                    .map_err(|_| Error::new(Code::JwtMalformed, "a compact JWS is ASCII"))?,
+                Arc::from(t),
+            ),
+        };
+        self.verify_jwt_signed(token, signed, now)
     }
 
     fn check_token_len(&self, t: &[u8]) -> Result<()> {
