@@ -1318,6 +1318,94 @@ fn replicas_with_shared_chains_extend_one_chain() {
     assert_eq!(report.passports, 1);
 }
 
+/// A shared store where another replica wins the race for a chain's head the first `losses`
+/// times (`commit_head` refuses without moving it; `usize::MAX`: always).
+struct Contended {
+    inner: modei_core::state::MemoryStateStore,
+    losses: std::sync::atomic::AtomicUsize,
+}
+
+impl Contended {
+    fn new(losses: usize) -> Self {
+        Contended {
+            inner: Default::default(),
+            losses: losses.into(),
+        }
+    }
+}
+
+impl modei_core::state::StateStore for Contended {
+    fn snapshot(
+        &self,
+        s: &str,
+        c: &str,
+        now: Timestamp,
+    ) -> modei_core::Result<modei_core::state::StateSnapshot> {
+        self.inner.snapshot(s, c, now)
+    }
+    fn check_and_commit(
+        &self,
+        r: &modei_core::state::Reservation,
+    ) -> modei_core::Result<modei_core::state::CommitOutcome> {
+        self.inner.check_and_commit(r)
+    }
+    fn release_hold(&self, s: &str, h: &str, now: Timestamp) -> modei_core::Result<bool> {
+        self.inner.release_hold(s, h, now)
+    }
+    fn commit_hold(&self, s: &str, h: &str, now: Timestamp) -> modei_core::Result<bool> {
+        self.inner.commit_hold(s, h, now)
+    }
+    fn next_sequence(&self, c: &str, e: Option<u64>) -> modei_core::Result<(u64, Option<String>)> {
+        self.inner.next_sequence(c, e)
+    }
+    fn commit_head(&self, c: &str, seq: u64, hash: &str) -> modei_core::Result<bool> {
+        use std::sync::atomic::Ordering::SeqCst;
+        match self
+            .losses
+            .fetch_update(SeqCst, SeqCst, |n| n.checked_sub(1))
+        {
+            Ok(_) => Ok(false),
+            Err(_) => self.inner.commit_head(c, seq, hash),
+        }
+    }
+    fn check_nonce(
+        &self,
+        s: &str,
+        n: &str,
+        now: Timestamp,
+        exp: Timestamp,
+    ) -> modei_core::Result<bool> {
+        self.inner.check_nonce(s, n, now, exp)
+    }
+    fn record_heartbeat(&self, s: &str, at: Timestamp) -> modei_core::Result<()> {
+        self.inner.record_heartbeat(s, at)
+    }
+    fn last_heartbeat(&self, s: &str) -> modei_core::Result<Option<Timestamp>> {
+        self.inner.last_heartbeat(s)
+    }
+}
+
+#[test]
+fn a_replica_that_keeps_losing_the_chain_head_retries_then_fails_closed() {
+    let pp = passport(json!({"docs:*": {}}));
+    // Twenty lost races in a row (a loaded host): still attested, as sequence 1.
+    let (g, log) = replica(Arc::new(Contended::new(20)), true);
+    let d = g.check_at(&req(&pp, "docs:read"), at(T0));
+    assert!(d.is_allowed(), "{d:?}");
+    let seqs: Vec<u64> = segment(&log).iter().map(|r| r.body().sequence).collect();
+    assert_eq!(seqs, [1]);
+    // Never winning: a block, nothing logged.
+    let (g, log) = replica(Arc::new(Contended::new(usize::MAX)), true);
+    let d = g.check_at(&req(&pp, "docs:read"), at(T0));
+    assert_eq!(d.decision, Decision::Block);
+    assert_eq!(reason(&d), "state_unavailable");
+    assert!(
+        d.detail.as_deref().unwrap_or("").contains("32 attempts"),
+        "{d:?}"
+    );
+    assert!(segment(&log).is_empty());
+}
+
 #[test]
 fn replicas_without_shared_chains_fork() {
     // The default (heads from each replica's own log): two replicas both write sequence 1.

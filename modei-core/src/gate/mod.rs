@@ -1401,8 +1401,11 @@ impl Gate {
         draft: &AttestationDraft<'_>,
         mut head_read: Option<NextInChain>,
     ) -> Result<(Attestation, ChainHead)> {
-        const TRIES: usize = 16;
-        for _ in 0..TRIES {
+        // Another replica moving the head first is normal; losing many times in a row happens
+        // when this process keeps being descheduled between reading the head and moving it (a
+        // loaded host), so later attempts wait a little, with jitter (`backoff`).
+        const TRIES: usize = 32;
+        for attempt in 0..TRIES {
             let (next, prev) = match head_read.take() {
                 Some(h) => h,
                 None => self.state.next_sequence(chain, None)?,
@@ -1428,12 +1431,29 @@ impl Gate {
                 lock(&att.log).append_shared(&rec)?;
                 return Ok((rec, new_head));
             }
+            backoff(attempt, &new_head.hash);
         }
         Err(Error::new(
             Code::StateUnavailable,
             format!("chain {chain:?}: the head moved under {TRIES} attempts in a row"),
         ))
     }
+}
+
+/// The wait after the `attempt`-th lost race for a shared chain's head: none for the first two,
+/// then up to 50 µs doubling to at most 2 ms (about 50 ms over all attempts), the point in that
+/// range taken from the losing record's hash, which differs between replicas. WebAssembly has
+/// no threads to wait for and no `sleep`: it retries at once.
+fn backoff(attempt: usize, jitter: &crate::attestation::LinkHash) {
+    #[cfg(not(target_family = "wasm"))]
+    if let Some(k) = attempt.checked_sub(2) {
+        let range_us = (50u64 << k.min(6)).min(2_000);
+        let [a, b, ..] = jitter.0;
+        let us = u64::from(u16::from_le_bytes([a, b])) % range_us;
+        std::thread::sleep(std::time::Duration::from_micros(us));
+    }
+    #[cfg(target_family = "wasm")]
+    let _ = (attempt, jitter);
 }
 
 /// The catalog entry `action` falls under, if the passport's tier may use it.
