@@ -1431,7 +1431,9 @@ impl Gate {
                 lock(&att.log).append_shared(&rec)?;
                 return Ok((rec, new_head));
             }
-            backoff(attempt, &new_head.hash);
+            if attempt + 1 < TRIES {
+                backoff(attempt, &new_head.hash);
+            }
         }
         Err(Error::new(
             Code::StateUnavailable,
