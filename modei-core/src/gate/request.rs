@@ -58,10 +58,30 @@ pub struct GateRequest {
     pub approval: Option<Approval>,
 }
 
-/// `Option<Arc<str>>` read as the `Option<String>` the other members already read (serde's own
-/// `Arc<str>` reading is ~1 KB more of WebAssembly).
+/// `Option<Arc<str>>` written straight from the text the deserializer holds: one copy (going
+/// through a `String` first copied a borrowed token twice; serde's own `Arc<str>` reader also
+/// goes through a `Box<str>`, and is ~1 KB more of WebAssembly).
 fn shared_text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Arc<str>>, D::Error> {
-    Ok(Option::<String>::deserialize(d)?.map(Arc::from))
+    struct Text;
+    impl<'de> serde::de::Visitor<'de> for Text {
+        type Value = Option<Arc<str>>;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a passport (string) or null")
+        }
+        fn visit_none<E>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_unit<E>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_some<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_str(self)
+        }
+        fn visit_str<E>(self, s: &str) -> Result<Self::Value, E> {
+            Ok(Some(Arc::from(s)))
+        }
+    }
+    d.deserialize_option(Text)
 }
 
 fn empty_object() -> Value {
@@ -78,7 +98,8 @@ impl GateRequest {
         }
     }
 
-    /// Sets the passport.
+    /// Sets the passport (a copy of `p`; to share an `Arc<str>` already held, set the
+    /// `passport` field).
     pub fn passport(mut self, p: impl AsRef<str>) -> Self {
         self.passport = Some(Arc::from(p.as_ref()));
         self
@@ -369,6 +390,36 @@ mod tests {
             }));
             let got = request_digest("gate-\u{1}", pid, "search:flights", target, cost, &meta);
             assert_eq!(got, want);
+        }
+    }
+
+    /// The passport member reads the same from JSON text and from a `Value` (owned or
+    /// borrowed): a string, `null` or absent; anything else is `request_invalid`.
+    #[test]
+    fn the_passport_member_is_a_string_or_null() {
+        let read = |v: Value| {
+            let text = GateRequest::from_json(v.to_string().as_bytes()).map(|r| r.passport);
+            let borrowed = GateRequest::deserialize(&v).map(|r| r.passport).ok();
+            let owned = serde_json::from_value::<GateRequest>(v)
+                .map(|r| r.passport)
+                .ok();
+            assert_eq!(text.as_ref().ok(), borrowed.as_ref());
+            assert_eq!(borrowed, owned);
+            text
+        };
+        let tok = "eyJhbGciOiJFZERTQSJ9.e30.c2ln";
+        assert_eq!(
+            read(json!({"action": "a:b", "passport": tok})).unwrap(),
+            Some(Arc::from(tok))
+        );
+        assert_eq!(
+            read(json!({"action": "a:b", "passport": null})).unwrap(),
+            None
+        );
+        assert_eq!(read(json!({"action": "a:b"})).unwrap(), None);
+        for bad in [json!(7), json!(["x"]), json!({"t": "x"}), json!(true)] {
+            let e = read(json!({"action": "a:b", "passport": bad})).unwrap_err();
+            assert_eq!(e.code(), Code::RequestInvalid, "{e:?}");
         }
     }
 }
