@@ -27,14 +27,14 @@ fuzz_target!(|data: &[u8]| {
     let mut ctx = EvalContext::new("flights:book", Timestamp::from_unix_seconds(1_767_225_600));
     ctx.target = Target::parse("https://api.flights.example/v1/book?x=1").ok();
     ctx.cost_cents = 4500;
-    ctx.metadata = json!({"method": "POST", "model": "m-1", "tags": ["a", "b"], "n": 3, "nested": {"k": [1, 2, {"z": "y"}]}});
-    ctx.passport = std::sync::Arc::new(PassportInfo {
+    ctx.metadata = std::borrow::Cow::Owned(json!({"method": "POST", "model": "m-1", "tags": ["a", "b"], "n": 3, "nested": {"k": [1, 2, {"z": "y"}]}}));
+    ctx.passport = PassportInfo {
         passport_id: "pp_fuzz".into(),
         agent_id: "agent".into(),
         issuer: "acme".into(),
         tier: "L1".into(),
         permission: "flights:book".into(),
-    });
+    };
     let store = MemoryStateStore::new();
     let _ = e.enforce(&set, &ctx, &store, false);
 });

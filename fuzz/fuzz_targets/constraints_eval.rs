@@ -43,15 +43,15 @@ fuzz_target!(|data: &[u8]| {
         .and_then(|t| Target::parse(t).ok());
     ctx.cost_cents = doc.get("cost").and_then(Value::as_i64).unwrap_or(0);
     if let Some(m @ Value::Object(_)) = doc.get("metadata") {
-        ctx.metadata = m.clone();
+        ctx.metadata = std::borrow::Cow::Borrowed(m);
     }
-    ctx.passport = std::sync::Arc::new(PassportInfo {
+    ctx.passport = PassportInfo {
         passport_id: "pp_fuzz".into(),
         agent_id: "agent".into(),
         issuer: "acme".into(),
         tier: "L1".into(),
         permission: "api:read".into(),
-    });
+    };
     let _ = e.enforce(&set, &ctx, store(), false);
     let _ = e.enforce(&set, &ctx, store(), true);
 });

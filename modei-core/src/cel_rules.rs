@@ -341,12 +341,12 @@ impl CelEngine {
 
     pub(crate) fn evaluate(
         &self,
-        key: &str,
+        key: &std::sync::Arc<str>,
         _rules: &CelRules,
         _ctx: &EvalContext,
         _state: &StateSnapshot,
     ) -> Evaluation {
-        Evaluation::new(
+        Evaluation::of(
             key,
             Decision::Block,
             Value::Null,
@@ -545,7 +545,7 @@ mod imp {
                 pick(
                     req_use,
                     vec![
-                        ("action", &|| Ok(s(&ctx.action))),
+                        ("action", &|| Ok(s(ctx.action))),
                         ("target", &|| Ok(opt(t.map(|t| t.as_str())))),
                         ("host", &|| Ok(opt(t.and_then(|t| t.host())))),
                         ("path", &|| Ok(opt(t.map(|t| t.path())))),
@@ -562,11 +562,11 @@ mod imp {
                 pick(
                     pp_use,
                     vec![
-                        ("id", &|| Ok(s(&p.passport_id))),
-                        ("agent", &|| Ok(s(&p.agent_id))),
-                        ("issuer", &|| Ok(s(&p.issuer))),
-                        ("tier", &|| Ok(s(&p.tier))),
-                        ("permission", &|| Ok(s(&p.permission))),
+                        ("id", &|| Ok(s(p.passport_id))),
+                        ("agent", &|| Ok(s(p.agent_id))),
+                        ("issuer", &|| Ok(s(p.issuer))),
+                        ("tier", &|| Ok(s(p.tier))),
+                        ("permission", &|| Ok(s(p.permission))),
                     ],
                 )?,
             ));
@@ -803,13 +803,13 @@ mod imp {
         /// Runs every rule. A rule that errors or returns a non-bool blocks (fail closed).
         pub(crate) fn evaluate(
             &self,
-            key: &str,
+            key: &Arc<str>,
             rules: &CelRules,
             ctx: &EvalContext,
             st: &StateSnapshot,
         ) -> Evaluation {
             let block =
-                |obs: Value, d: String| Evaluation::new(key, Decision::Block, obs, Value::Null, d);
+                |obs: Value, d: String| Evaluation::of(key, Decision::Block, obs, Value::Null, d);
             // When every rule is in the direct evaluator's subset, the variables (which then
             // cannot fail to build: no metadata) are built only if a rule needs the interpreter.
             let direct = rules.rules.iter().all(|r| r.compiled.fast.is_some());
@@ -875,7 +875,7 @@ mod imp {
                     Decision::Block => return block(obs(), detail),
                     _ => {
                         if hold.is_none() {
-                            hold = Some(Evaluation::new(
+                            hold = Some(Evaluation::of(
                                 key,
                                 Decision::RequestHold,
                                 obs(),
@@ -887,7 +887,7 @@ mod imp {
                 }
             }
             hold.unwrap_or_else(|| {
-                Evaluation::new(
+                Evaluation::of(
                     key,
                     Decision::Allow,
                     Value::Null,

@@ -27,7 +27,7 @@ use crate::time::Timestamp;
 use std::collections::hash_map::DefaultHasher;
 use std::collections::{HashMap, VecDeque};
 use std::hash::{Hash, Hasher};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 const MINUTE_MS: i64 = 60_000;
 const HOUR_MS: i64 = 3_600_000;
@@ -118,7 +118,7 @@ fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RateCheck {
     /// The constraint key that set the limit (reported when exceeded).
-    pub key: String,
+    pub key: Arc<str>,
     /// The window.
     pub window: Window,
     /// The most actions allowed in the window, this one included.
@@ -129,7 +129,7 @@ pub struct RateCheck {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SpendCap {
     /// The constraint key that set the cap.
-    pub key: String,
+    pub key: Arc<str>,
     /// The window.
     pub window: Window,
     /// The most cents that may be spent (committed plus reserved) in the window.
@@ -180,7 +180,7 @@ pub struct Committed {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Exceeded {
     /// The constraint key whose limit would be passed.
-    pub key: String,
+    pub key: Arc<str>,
     /// The window.
     pub window: Window,
     /// The count or spend already in the window (before this action).
@@ -619,8 +619,8 @@ impl StateStore for MemoryStateStore {
         let c = counter_mut(shard, &limits, &r.subject, &r.counter, now_ms)?;
         c.purge_holds(now_ms);
         // Check everything first.
-        let refused = |key: &str, window, current, requested, limit, c: &Counter| Exceeded {
-            key: key.to_owned(),
+        let refused = |key: &Arc<str>, window, current, requested, limit, c: &Counter| Exceeded {
+            key: key.clone(),
             window,
             current,
             requested,
@@ -960,7 +960,11 @@ mod tests {
         assert!(s.check_and_commit(&both(t, 60)).unwrap().is_ok());
         // Spend 60 + 50 > 100: refused by the cap, so neither rate counts this attempt.
         assert_eq!(
-            s.check_and_commit(&both(t, 50)).unwrap().unwrap_err().key,
+            s.check_and_commit(&both(t, 50))
+                .unwrap()
+                .unwrap_err()
+                .key
+                .as_ref(),
             "s"
         );
         let snap = s.snapshot("p1", "c", ts(t)).unwrap();
@@ -971,7 +975,11 @@ mod tests {
         assert!(s.check_and_commit(&both(t, 40)).unwrap().is_ok());
         // The hour limit (2) now refuses, although the minute limit (10) would pass.
         assert_eq!(
-            s.check_and_commit(&both(t, 0)).unwrap().unwrap_err().key,
+            s.check_and_commit(&both(t, 0))
+                .unwrap()
+                .unwrap_err()
+                .key
+                .as_ref(),
             "h"
         );
         let snap = s.snapshot("p1", "c", ts(t)).unwrap();

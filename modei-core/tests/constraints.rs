@@ -25,18 +25,18 @@ fn obj(v: Value) -> Map<String, Value> {
     }
 }
 
-fn ctx(action: &str, target: Option<&str>, cost: i64, now: i64) -> EvalContext {
+fn ctx<'a>(action: &'a str, target: Option<&str>, cost: i64, now: i64) -> EvalContext<'a> {
     let mut c = EvalContext::new(action, Timestamp::from_unix_millis(now));
     c.target = target.map(|t| Target::parse(t).unwrap());
     c.cost_cents = cost;
     c.heartbeat = Some(Timestamp::from_unix_millis(now - 1000));
-    c.passport = std::sync::Arc::new(PassportInfo {
-        passport_id: "pp_alpha".into(),
-        agent_id: "agent_alpha".into(),
-        issuer: "issuer_1".into(),
-        tier: "L2".into(),
-        permission: "travel:book".into(),
-    });
+    c.passport = PassportInfo {
+        passport_id: "pp_alpha",
+        agent_id: "agent_alpha",
+        issuer: "issuer_1",
+        tier: "L2",
+        permission: "travel:book",
+    };
     c
 }
 
@@ -223,8 +223,9 @@ fn anonymous_counters_are_separate_subjects() {
         .unwrap();
     let store = MemoryStateStore::new();
     let anon = |client: &str, action: &str| {
+        let subject = format!("anon:{client}");
         let mut c = EvalContext::new(action, Timestamp::from_unix_millis(MON_MAR2));
-        std::sync::Arc::make_mut(&mut c.passport).passport_id = format!("anon:{client}");
+        c.passport.passport_id = &subject;
         enforcer.enforce(&set, &c, &store, false).unwrap()
     };
     for _ in 0..5 {

@@ -103,7 +103,7 @@ fn reason(d: &GateDecision) -> &str {
 }
 
 fn keys_of(d: &GateDecision) -> Vec<&str> {
-    d.evaluations.iter().map(|e| e.key.as_str()).collect()
+    d.evaluations.iter().map(|e| &*e.key).collect()
 }
 
 fn records(ds: &[&GateDecision]) -> Vec<Attestation> {

@@ -78,7 +78,7 @@ fn minute_window_rolls_over_exactly(s: &dyn StateStore) {
         .check_and_commit(&rate("k", Window::Minute, 3, T + 59_999))
         .unwrap()
         .unwrap_err();
-    assert_eq!((e.current, e.limit, e.key.as_str()), (3, 3, "k"));
+    assert_eq!((e.current, e.limit, e.key.as_ref()), (3, 3, "k"));
     let c = s
         .check_and_commit(&rate("k", Window::Minute, 3, T + 60_000))
         .unwrap()
@@ -120,7 +120,7 @@ fn a_refused_reservation_commits_nothing(s: &dyn StateStore) {
     assert_eq!((c.counts, c.spend), (vec![1, 1], vec![60]));
     let e = s.check_and_commit(&both(T, 50)).unwrap().unwrap_err();
     assert_eq!(
-        (e.key.as_str(), e.current, e.requested, e.limit),
+        (e.key.as_ref(), e.current, e.requested, e.limit),
         ("s", 60, 50, 100)
     );
     // What every window held before: both rates and the cap.
@@ -133,7 +133,7 @@ fn a_refused_reservation_commits_nothing(s: &dyn StateStore) {
     assert!(s.check_and_commit(&both(T, 40)).unwrap().is_ok());
     let e = s.check_and_commit(&both(T, 0)).unwrap().unwrap_err();
     assert_eq!(
-        (e.key.as_str(), e.counts, e.spend),
+        (e.key.as_ref(), e.counts, e.spend),
         ("h", vec![2, 2], vec![100])
     );
     let snap = s.snapshot("p1", "c", ts(T)).unwrap();

@@ -572,7 +572,7 @@ impl Demo {
         if let Some(e) = d
             .evaluations
             .iter()
-            .find(|e| e.key == "core:cost:max_cumulative")
+            .find(|e| &*e.key == "core:cost:max_cumulative")
         {
             if e.observed.as_i64() != Some(self.spent) {
                 problems.push(format!(

@@ -220,16 +220,16 @@ fn value<'a>(n: &'a Node, ctx: &'a EvalContext, st: &StateSnapshot) -> Option<V<
             let t = ctx.target.as_ref();
             let p = &ctx.passport;
             match f {
-                Field::Action => V::Str(&ctx.action),
+                Field::Action => V::Str(ctx.action),
                 Field::Target => opt(t.map(|t| t.as_str())),
                 Field::Host => opt(t.and_then(|t| t.host())),
                 Field::Path => opt(t.map(|t| t.path())),
                 Field::CostCents => V::Int(ctx.cost_cents),
-                Field::PassportId => V::Str(&p.passport_id),
-                Field::Agent => V::Str(&p.agent_id),
-                Field::Issuer => V::Str(&p.issuer),
-                Field::Tier => V::Str(&p.tier),
-                Field::Permission => V::Str(&p.permission),
+                Field::PassportId => V::Str(p.passport_id),
+                Field::Agent => V::Str(p.agent_id),
+                Field::Issuer => V::Str(p.issuer),
+                Field::Tier => V::Str(p.tier),
+                Field::Permission => V::Str(p.permission),
                 Field::CountMinute => int(st.count_minute),
                 Field::CountHour => int(st.count_hour),
                 Field::CountDay => int(st.count_day),

@@ -4,19 +4,20 @@ use crate::target::Target;
 use crate::time::Timestamp;
 use serde_json::json;
 
-fn ctx() -> EvalContext {
+fn ctx() -> EvalContext<'static> {
     let mut c = EvalContext::new("email:send", Timestamp::from_unix_millis(1_767_225_600_000));
     c.target = Some(Target::parse("https://API.example.com/v1/send").unwrap());
     c.cost_cents = 250;
-    c.metadata =
-        json!({"to": ["a", "b"], "count": 3, "big": 18446744073709551615u64, "ratio": 0.5});
-    c.passport = std::sync::Arc::new(PassportInfo {
-        passport_id: "pp_1".into(),
-        agent_id: "agent_1".into(),
-        issuer: "iss".into(),
-        tier: "L1".into(),
-        permission: "email".into(),
-    });
+    c.metadata = std::borrow::Cow::Owned(
+        json!({"to": ["a", "b"], "count": 3, "big": 18446744073709551615u64, "ratio": 0.5}),
+    );
+    c.passport = PassportInfo {
+        passport_id: "pp_1",
+        agent_id: "agent_1",
+        issuer: "iss",
+        tier: "L1",
+        permission: "email",
+    };
     c
 }
 
@@ -33,7 +34,7 @@ fn run(expr: &str) -> Evaluation {
         count_minute: 2,
         ..Default::default()
     };
-    e.evaluate("core:cel:rules", &rules, &ctx(), &st)
+    e.evaluate(&"core:cel:rules".into(), &rules, &ctx(), &st)
 }
 
 fn allows(expr: &str) -> bool {
@@ -98,9 +99,14 @@ fn holds_and_messages() {
             ]),
         )
         .unwrap();
-    let ev = e.evaluate("core:cel:rules", &rules, &ctx(), &StateSnapshot::default());
+    let ev = e.evaluate(
+        &"core:cel:rules".into(),
+        &rules,
+        &ctx(),
+        &StateSnapshot::default(),
+    );
     assert_eq!(
-        (ev.outcome, ev.detail.as_str()),
+        (ev.outcome, &*ev.detail),
         (Decision::RequestHold, "over $1")
     );
 }
@@ -204,8 +210,13 @@ fn context_bounds_block() {
         )
         .unwrap();
     let mut c = ctx();
-    c.metadata = json!({"l": vec![0; MAX_CONTEXT_LIST + 1]});
-    let ev = e.evaluate("core:cel:rules", &rules, &c, &StateSnapshot::default());
+    c.metadata = std::borrow::Cow::Owned(json!({"l": vec![0; MAX_CONTEXT_LIST + 1]}));
+    let ev = e.evaluate(
+        &"core:cel:rules".into(),
+        &rules,
+        &c,
+        &StateSnapshot::default(),
+    );
     assert_eq!(ev.outcome, Decision::Block);
     assert!(ev.detail.contains("more than 128 items"), "{}", ev.detail);
     // Metadata that no rule reads is never converted, so its size cannot matter.
@@ -215,7 +226,12 @@ fn context_bounds_block() {
             &json!([{"expr": "request.cost_cents >= 0"}]),
         )
         .unwrap();
-    let ev = e.evaluate("core:cel:rules", &rules, &c, &StateSnapshot::default());
+    let ev = e.evaluate(
+        &"core:cel:rules".into(),
+        &rules,
+        &c,
+        &StateSnapshot::default(),
+    );
     assert_eq!(ev.outcome, Decision::Allow, "{}", ev.detail);
 }
 
@@ -231,7 +247,7 @@ fn rules_see_everything_they_read() {
     let run = |exprs: &[&str]| {
         let rules: Vec<_> = exprs.iter().map(|x| json!({"expr": x})).collect();
         let rules = e.parse_rules("core:cel:rules", &json!(rules)).unwrap();
-        e.evaluate("core:cel:rules", &rules, &ctx(), &st)
+        e.evaluate(&"core:cel:rules".into(), &rules, &ctx(), &st)
     };
     for exprs in [
         &["request.action == 'email:send'"][..],
@@ -346,7 +362,8 @@ fn random_expressions_never_crash_the_parser() {
                     Err(e) => assert_eq!(e.code(), Code::CelError, "{expr}"),
                     // Whatever it computes, running it decides without panicking.
                     Ok(rules) => {
-                        let _ = engine.evaluate("k", &rules, &ctx(), &StateSnapshot::default());
+                        let _ =
+                            engine.evaluate(&"k".into(), &rules, &ctx(), &StateSnapshot::default());
                     }
                 }
             }
@@ -514,7 +531,7 @@ fn fast_rules_agree_with_the_interpreter() {
             ][i % 3]
                 .clone();
             c.cost_cents = [0, 1, 250, -5, i64::MAX, i64::MIN][i];
-            c.action = ["email:send", "a", ""][i % 3].into();
+            c.action = ["email:send", "a", ""][i % 3];
             let st = StateSnapshot {
                 count_minute: [0, 3, u64::MAX][i % 3],
                 count_day: [1, u64::MAX, 7][i % 3],
@@ -542,8 +559,8 @@ fn fast_rules_agree_with_the_interpreter() {
             let fast = a.rules[0].compiled.fast.as_ref();
             answered += usize::from(fast.and_then(|n| fast::eval(n, c, st)).is_some());
             assert_eq!(
-                direct.evaluate("core:cel:rules", &a, c, st),
-                reference.evaluate("core:cel:rules", &b, c, st),
+                direct.evaluate(&"core:cel:rules".into(), &a, c, st),
+                reference.evaluate(&"core:cel:rules".into(), &b, c, st),
                 "{expr}"
             );
         }

@@ -1,10 +1,11 @@
 //! Approval: `core:approval:required`, `core:approval:for_actions`.
 
-use super::{ActionPattern, Decision, EvalContext, Evaluation};
+use super::{ActionPattern, Decision, EvalContext, Evaluation, Listed};
 use serde_json::Value;
+use std::sync::Arc;
 
-pub(super) fn required(key: &str) -> Evaluation {
-    Evaluation::new(
+pub(super) fn required(key: &Arc<str>) -> Evaluation {
+    Evaluation::of(
         key,
         Decision::RequestHold,
         Value::Null,
@@ -13,24 +14,29 @@ pub(super) fn required(key: &str) -> Evaluation {
     )
 }
 
-pub(super) fn for_actions(key: &str, list: &[ActionPattern], ctx: &EvalContext) -> Evaluation {
-    let limit = Value::from(list.iter().map(|p| p.to_string()).collect::<Vec<_>>());
-    match list.iter().find(|p| p.matches(&ctx.action)) {
-        Some(p) => Evaluation::new(
+pub(super) fn for_actions(
+    key: &Arc<str>,
+    list: &Listed<ActionPattern>,
+    ctx: &EvalContext,
+) -> Evaluation {
+    let action = ctx.action;
+    let limit = list.shown();
+    match list.iter().find(|p| p.matches(action)) {
+        Some(p) => Evaluation::of(
             key,
             Decision::RequestHold,
-            Value::from(ctx.action.clone()),
+            Value::from(action),
             limit,
             format!(
                 "action {:?} requires human approval (matches {:?})",
-                ctx.action,
+                action,
                 p.to_string()
             ),
         ),
-        None => Evaluation::new(
+        None => Evaluation::of(
             key,
             Decision::Allow,
-            Value::from(ctx.action.clone()),
+            Value::from(action),
             limit,
             "action does not require approval",
         ),

@@ -6,6 +6,7 @@ use super::{invalid, sentence, Decision, EvalContext, Evaluation, Part::*};
 use crate::error::Result;
 use crate::state::{SpendCap, StateSnapshot, Window};
 use serde_json::Value;
+use std::sync::Arc;
 
 /// `hour`/`hourly`, `day`/`daily`, `month`/`monthly`, `total`/`lifetime`.
 pub(super) fn parse_window(key: &str, v: &Value) -> Result<Window> {
@@ -21,9 +22,9 @@ pub(super) fn parse_window(key: &str, v: &Value) -> Result<Window> {
     }
 }
 
-fn negative(key: &str, ctx: &EvalContext) -> Option<Evaluation> {
+fn negative(key: &Arc<str>, ctx: &EvalContext) -> Option<Evaluation> {
     (ctx.cost_cents < 0).then(|| {
-        Evaluation::new(
+        Evaluation::of(
             key,
             Decision::Block,
             Value::from(ctx.cost_cents),
@@ -33,13 +34,13 @@ fn negative(key: &str, ctx: &EvalContext) -> Option<Evaluation> {
     })
 }
 
-pub(super) fn max_per_action(key: &str, max: i64, ctx: &EvalContext) -> Evaluation {
+pub(super) fn max_per_action(key: &Arc<str>, max: i64, ctx: &EvalContext) -> Evaluation {
     if let Some(e) = negative(key, ctx) {
         return e;
     }
     let c = ctx.cost_cents;
     if c > max {
-        Evaluation::new(
+        Evaluation::of(
             key,
             Decision::Block,
             Value::from(c),
@@ -47,7 +48,7 @@ pub(super) fn max_per_action(key: &str, max: i64, ctx: &EvalContext) -> Evaluati
             format!("action cost {c} exceeds the per-action limit of {max} cents"),
         )
     } else {
-        Evaluation::new(
+        Evaluation::of(
             key,
             Decision::Allow,
             Value::from(c),
@@ -58,7 +59,7 @@ pub(super) fn max_per_action(key: &str, max: i64, ctx: &EvalContext) -> Evaluati
 }
 
 pub(super) fn cumulative(
-    key: &str,
+    key: &Arc<str>,
     window: Window,
     cap: i64,
     ctx: &EvalContext,
@@ -71,7 +72,7 @@ pub(super) fn cumulative(
     let Some(s) = s else {
         // Provisional: the commit checks it and its spend fills the evaluation in.
         caps.push(SpendCap {
-            key: key.to_string(),
+            key: key.clone(),
             window,
             cap,
         });
@@ -85,7 +86,7 @@ pub(super) fn cumulative(
     };
     let c = ctx.cost_cents;
     if current.saturating_add(c) > cap {
-        return Evaluation::new(
+        return Evaluation::of(
             key,
             Decision::Block,
             Value::from(current),
@@ -97,7 +98,7 @@ pub(super) fn cumulative(
         );
     }
     caps.push(SpendCap {
-        key: key.to_string(),
+        key: key.clone(),
         window,
         cap,
     });
@@ -105,8 +106,14 @@ pub(super) fn cumulative(
 }
 
 /// The evaluation of `c` cents spent (or reserved) in a window that held `current` before.
-pub(super) fn counted(key: &str, window: Window, cap: i64, current: i64, c: i64) -> Evaluation {
-    Evaluation::new(
+pub(super) fn counted(
+    key: &Arc<str>,
+    window: Window,
+    cap: i64,
+    current: i64,
+    c: i64,
+) -> Evaluation {
+    Evaluation::of(
         key,
         Decision::Allow,
         Value::from(current),
@@ -125,10 +132,10 @@ pub(super) fn counted(key: &str, window: Window, cap: i64, current: i64, c: i64)
 }
 
 /// Hold when the cost is at or above the threshold.
-pub(super) fn approval_threshold(key: &str, t: i64, ctx: &EvalContext) -> Evaluation {
+pub(super) fn approval_threshold(key: &Arc<str>, t: i64, ctx: &EvalContext) -> Evaluation {
     let c = ctx.cost_cents;
     if c >= t {
-        Evaluation::new(
+        Evaluation::of(
             key,
             Decision::RequestHold,
             Value::from(c),
@@ -136,7 +143,7 @@ pub(super) fn approval_threshold(key: &str, t: i64, ctx: &EvalContext) -> Evalua
             format!("action cost {c} is at or above the approval threshold of {t} cents"),
         )
     } else {
-        Evaluation::new(
+        Evaluation::of(
             key,
             Decision::Allow,
             Value::from(c),

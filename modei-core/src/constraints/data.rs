@@ -2,6 +2,7 @@
 
 use super::{Decision, EvalContext, Evaluation};
 use serde_json::Value;
+use std::sync::Arc;
 
 /// Verbs that make an action a write. An action is split into words at any character that is
 /// not a letter or digit and at lowercase→uppercase steps (`createUser` → `create`, `user`);
@@ -124,23 +125,24 @@ pub(crate) fn write_reason(ctx: &EvalContext) -> Option<String> {
             None => return Some("metadata.method is not a string".into()),
         }
     }
-    words(&ctx.action)
+    let action = ctx.action;
+    words(action)
         .into_iter()
         .find(|w| WRITE_VERBS.contains(&w.as_str()))
-        .map(|w| format!("action {:?} contains the write verb {w:?}", ctx.action))
+        .map(|w| format!("action {action:?} contains the write verb {w:?}"))
 }
 
-pub(super) fn read_only(key: &str, ctx: &EvalContext) -> Evaluation {
-    let obs = Value::from(ctx.action.clone());
+pub(super) fn read_only(key: &Arc<str>, ctx: &EvalContext) -> Evaluation {
+    let obs = Value::from(ctx.action);
     match write_reason(ctx) {
-        Some(why) => Evaluation::new(
+        Some(why) => Evaluation::of(
             key,
             Decision::Block,
             obs,
             Value::Bool(true),
             format!("read-only: {why}"),
         ),
-        None => Evaluation::new(
+        None => Evaluation::of(
             key,
             Decision::Allow,
             obs,
@@ -353,7 +355,11 @@ fn scan(
 }
 
 /// Scans the target and every string (and number) in the metadata.
-pub(super) fn no_pii_export(key: &str, det: &dyn PiiDetector, ctx: &EvalContext) -> Evaluation {
+pub(super) fn no_pii_export(
+    key: &Arc<str>,
+    det: &dyn PiiDetector,
+    ctx: &EvalContext,
+) -> Evaluation {
     let mut budget = MAX_SCAN_BYTES;
     let mut path = String::from("target");
     let mut r = match &ctx.target {
@@ -365,21 +371,21 @@ pub(super) fn no_pii_export(key: &str, det: &dyn PiiDetector, ctx: &EvalContext)
         r = scan(&ctx.metadata, &mut path, det, &mut budget, 0);
     }
     match r {
-        Scan::Clean => Evaluation::new(
+        Scan::Clean => Evaluation::of(
             key,
             Decision::Allow,
             Value::Null,
             Value::Bool(true),
             "no PII found",
         ),
-        Scan::Found(kind, at) => Evaluation::new(
+        Scan::Found(kind, at) => Evaluation::of(
             key,
             Decision::Block,
             serde_json::json!({ "kind": kind, "at": at }),
             Value::Bool(true),
             format!("{kind} found at {at}"),
         ),
-        Scan::TooBig(why) => Evaluation::new(
+        Scan::TooBig(why) => Evaluation::of(
             key,
             Decision::Block,
             Value::Null,
@@ -430,12 +436,12 @@ mod tests {
             crate::time::Timestamp::from_unix_millis(0),
         );
         assert_eq!(write_reason(&ctx), None); // "postgres" is not "post"
-        ctx.action = "files:upload".into();
+        ctx.action = "files:upload";
         assert!(write_reason(&ctx).is_some());
-        ctx.action = "files:read".into();
-        ctx.metadata = serde_json::json!({"method": "get"});
+        ctx.action = "files:read";
+        ctx.metadata = std::borrow::Cow::Owned(serde_json::json!({"method": "get"}));
         assert_eq!(write_reason(&ctx), None);
-        ctx.metadata = serde_json::json!({"method": "PATCH"});
+        ctx.metadata = std::borrow::Cow::Owned(serde_json::json!({"method": "PATCH"}));
         assert!(write_reason(&ctx).is_some());
     }
 }

@@ -36,6 +36,7 @@ use crate::state::{CommitOutcome, HoldSpec, Reservation, StateSnapshot, StateSto
 use crate::target::Target;
 use crate::time::Timestamp;
 use serde_json::{Map, Value};
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
@@ -103,15 +104,15 @@ pub enum Category {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Evaluation {
     /// The constraint key as written in the map (e.g. `core:cost:max_cumulative`,
-    /// `max_daily_cost`).
-    pub key: String,
+    /// `max_daily_cost`); shared with the parsed constraint set, not copied per request.
+    pub key: Arc<str>,
     /// This evaluator's outcome.
     pub outcome: Decision,
     /// What was observed (e.g. the current spend, the target host).
     pub observed: Value,
     /// The limit it was compared with (the constraint value, or a derived number).
     pub limit: Value,
-    /// A human sentence.
+    /// A human sentence (most are fixed texts, kept without a copy).
     pub detail: String,
 }
 
@@ -140,9 +141,9 @@ pub(super) fn sentence(parts: &[Part<'_>]) -> String {
 impl Evaluation {
     /// A rate limit or spend cap passing provisionally, before the commit decides it; always
     /// replaced before an outcome leaves the enforcer.
-    fn provisional(key: &str) -> Self {
+    fn provisional(key: &Arc<str>) -> Self {
         Evaluation {
-            key: key.to_string(),
+            key: key.clone(),
             outcome: Decision::Allow,
             observed: Value::Null,
             limit: Value::Null,
@@ -158,12 +159,34 @@ impl Evaluation {
         limit: Value,
         detail: impl Into<String>,
     ) -> Self {
+        Evaluation::build(Arc::from(key), outcome, observed, limit, detail.into())
+    }
+
+    /// [`Evaluation::new`] for a key of a parsed constraint set: shared, not copied.
+    pub(crate) fn of(
+        key: &Arc<str>,
+        outcome: Decision,
+        observed: Value,
+        limit: Value,
+        detail: impl Into<String>,
+    ) -> Self {
+        Evaluation::build(key.clone(), outcome, observed, limit, detail.into())
+    }
+
+    /// [`Evaluation::new`] after its conversions (one copy of this code, not one per type).
+    fn build(
+        key: Arc<str>,
+        outcome: Decision,
+        observed: Value,
+        limit: Value,
+        detail: String,
+    ) -> Self {
         Evaluation {
-            key: key.to_string(),
+            key,
             outcome,
             observed,
             limit,
-            detail: detail.into(),
+            detail,
         }
     }
 }
@@ -195,7 +218,11 @@ impl Outcome {
                     .find(|e| e.outcome == Decision::RequestHold)
             });
         let (decision, reason, detail) = match decided {
-            Some(e) => (e.outcome, Some(e.key.clone()), Some(e.detail.clone())),
+            Some(e) => (
+                e.outcome,
+                Some(e.key.to_string()),
+                Some(e.detail.to_string()),
+            ),
             None => (Decision::Allow, None, None),
         };
         Outcome {
@@ -209,56 +236,58 @@ impl Outcome {
 }
 
 /// Who is acting, as the gate verified it. Anonymous requests use `passport_id =
-/// "anon:<client id>"` so that their counters are separate.
+/// "anon:<client id>"` so that their counters are separate. The gate lends the verified
+/// passport's own texts (nothing is copied per request or per first sight).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct PassportInfo {
+pub struct PassportInfo<'a> {
     /// The passport id; also the state-store subject.
-    pub passport_id: String,
+    pub passport_id: &'a str,
     /// The agent id.
-    pub agent_id: String,
+    pub agent_id: &'a str,
     /// The issuer id.
-    pub issuer: String,
+    pub issuer: &'a str,
     /// The trust tier (e.g. `L1`).
-    pub tier: String,
+    pub tier: &'a str,
     /// The permission key that granted the action; also the state-store counter, so rate
     /// limits and budgets count per passport and permission.
-    pub permission: String,
+    pub permission: &'a str,
 }
 
-/// Everything a constraint may look at for one request.
+/// Everything a constraint may look at for one request. The gate lends the request's action
+/// and metadata and the passport's texts rather than copying them for every check.
 #[derive(Debug, Clone, PartialEq)]
-pub struct EvalContext {
+pub struct EvalContext<'a> {
     /// The action key (e.g. `email:send`).
-    pub action: String,
+    pub action: &'a str,
     /// The canonical target, if the request has one.
     pub target: Option<Target>,
     /// What the action costs, in integer cents (0 when free). Negative costs are blocked by
     /// any cost constraint.
     pub cost_cents: i64,
     /// Request metadata (an object; `method` and `model` have meanings, see the docs).
-    pub metadata: Value,
+    pub metadata: Cow<'a, Value>,
     /// The decision instant.
     pub now: Timestamp,
     /// The last Supravision heartbeat the host saw (for `core:safety:fail_closed`).
     pub heartbeat: Option<Timestamp>,
-    /// The verified passport (shared: a gate prepares it once per passport and permission).
-    pub passport: Arc<PassportInfo>,
+    /// The verified passport.
+    pub passport: PassportInfo<'a>,
     /// The approval request id to use if the decision is `request_hold` (its spend is reserved
     /// under it). Without one, an id is derived from the request.
     pub hold_id: Option<String>,
 }
 
-impl EvalContext {
+impl<'a> EvalContext<'a> {
     /// A context with only an action and an instant; fill in the rest as needed.
-    pub fn new(action: impl Into<String>, now: Timestamp) -> Self {
+    pub fn new(action: &'a str, now: Timestamp) -> Self {
         EvalContext {
-            action: action.into(),
+            action,
             target: None,
             cost_cents: 0,
-            metadata: Value::Object(Map::new()),
+            metadata: Cow::Owned(Value::Object(Map::new())),
             now,
             heartbeat: None,
-            passport: Arc::default(),
+            passport: PassportInfo::default(),
             hold_id: None,
         }
     }
@@ -304,11 +333,11 @@ pub(crate) enum Kind {
     AnomalySuspend { multiplier: u64, min_events: u64 },
     OperatingHours(temporal::Hours),
     Blackout(Vec<temporal::Blackout>),
-    ActionBlocklist(Vec<ActionPattern>),
-    ActionAllowlist(Vec<ActionPattern>),
-    DomainBlocklist(Vec<crate::target::DomainPattern>),
-    DomainAllowlist(Vec<crate::target::DomainPattern>),
-    PathAllowlist(Vec<scope::PathPattern>),
+    ActionBlocklist(Listed<ActionPattern>),
+    ActionAllowlist(Listed<ActionPattern>),
+    DomainBlocklist(Listed<crate::target::DomainPattern>),
+    DomainAllowlist(Listed<crate::target::DomainPattern>),
+    PathAllowlist(Listed<scope::PathPattern>),
     ModelAllowlist(Vec<String>),
     ReadOnly,
     NoPiiExport,
@@ -317,14 +346,54 @@ pub(crate) enum Kind {
     Cumulative { window: Window, cap: i64 },
     ApprovalThreshold(i64),
     ApprovalRequired,
-    ApprovalForActions(Vec<ActionPattern>),
+    ApprovalForActions(Listed<ActionPattern>),
     Cel(CelRules),
     Custom(Arc<dyn CustomEvaluator>, Value),
 }
 
+/// A pattern list and its JSON form. Every evaluation reports the list as its limit; natively
+/// the form is rendered once when the constraint is parsed (rendering it per request, a
+/// `String` per pattern through `Display`, cost more than matching it). The WebAssembly build
+/// renders it per evaluation, as its size budget is tighter than its time budget.
+#[derive(Clone)]
+pub(crate) struct Listed<T> {
+    items: Vec<T>,
+    #[cfg(not(target_family = "wasm"))]
+    shown: Value,
+}
+
+impl<T: fmt::Display> Listed<T> {
+    fn new(items: Vec<T>) -> Self {
+        Listed {
+            #[cfg(not(target_family = "wasm"))]
+            shown: render(&items),
+            items,
+        }
+    }
+
+    /// The list as the evaluation's `limit`.
+    pub(crate) fn shown(&self) -> Value {
+        #[cfg(not(target_family = "wasm"))]
+        return self.shown.clone();
+        #[cfg(target_family = "wasm")]
+        render(&self.items)
+    }
+}
+
+fn render<T: fmt::Display>(items: &[T]) -> Value {
+    Value::from(items.iter().map(T::to_string).collect::<Vec<_>>())
+}
+
+impl<T> std::ops::Deref for Listed<T> {
+    type Target = [T];
+    fn deref(&self) -> &[T] {
+        &self.items
+    }
+}
+
 #[derive(Clone)]
 pub(crate) struct Entry {
-    pub(crate) key: String,
+    pub(crate) key: Arc<str>,
     pub(crate) category: Category,
     pub(crate) rank: u16,
     pub(crate) kind: Kind,
@@ -357,7 +426,7 @@ impl ConstraintSet {
     }
     /// The enforced keys in evaluation order.
     pub fn keys(&self) -> Vec<&str> {
-        self.entries.iter().map(|e| e.key.as_str()).collect()
+        self.entries.iter().map(|e| &*e.key).collect()
     }
     /// Whether any evaluator reads shared state (rate, cumulative spend, anomaly, CEL rules
     /// reading `state`, the host's evaluators).
@@ -481,7 +550,7 @@ impl Enforcer {
         for (key, value) in map {
             let push = |entries: &mut Vec<Entry>, category, rank, kind| {
                 entries.push(Entry {
-                    key: key.clone(),
+                    key: Arc::from(key.as_str()),
                     category,
                     rank,
                     kind,
@@ -604,8 +673,8 @@ impl Enforcer {
                 None
             };
             Some(Reservation {
-                subject: ctx.passport.passport_id.clone(),
-                counter: ctx.passport.permission.clone(),
+                subject: ctx.passport.passport_id.to_string(),
+                counter: ctx.passport.permission.to_string(),
                 now: ctx.now,
                 rates,
                 amount: ctx.cost_cents.max(0),
@@ -701,7 +770,7 @@ impl Enforcer {
             }
         }
         let snap = if set.needs_state() {
-            store.snapshot(&ctx.passport.passport_id, &ctx.passport.permission, ctx.now)?
+            store.snapshot(ctx.passport.passport_id, ctx.passport.permission, ctx.now)?
         } else {
             StateSnapshot::default()
         };
@@ -745,7 +814,7 @@ fn counted_outcome(
 pub fn exceeded_outcome(mut outcome: Outcome, ex: &crate::state::Exceeded) -> Outcome {
     let detail = ex.detail();
     let pos = outcome.evaluations.iter().position(|e| e.key == ex.key);
-    let ev = Evaluation::new(
+    let ev = Evaluation::of(
         &ex.key,
         Decision::Block,
         Value::from(ex.current),
@@ -767,9 +836,9 @@ pub fn exceeded_outcome(mut outcome: Outcome, ex: &crate::state::Exceeded) -> Ou
 fn derive_hold_id(ctx: &EvalContext) -> String {
     let mut h = blake3::Hasher::new();
     for part in [
-        ctx.passport.passport_id.as_str(),
-        ctx.passport.permission.as_str(),
-        ctx.action.as_str(),
+        ctx.passport.passport_id,
+        ctx.passport.permission,
+        ctx.action,
         ctx.target.as_ref().map(|t| t.as_str()).unwrap_or(""),
     ] {
         h.update(&(part.len() as u64).to_le_bytes());
@@ -875,13 +944,19 @@ fn parse_native(key: &str, v: &Value, cumulative_window: Window) -> Result<Optio
             Kind::OperatingHours(temporal::parse_hours(key, v)?)
         }
         "core:time:blackout_windows" => Kind::Blackout(temporal::parse_blackouts(key, v)?),
-        "core:scope:action_blocklist" => Kind::ActionBlocklist(scope::parse_actions(key, v)?),
-        "core:scope:action_allowlist" => Kind::ActionAllowlist(scope::parse_actions(key, v)?),
-        "core:scope:domain_blocklist" => Kind::DomainBlocklist(scope::parse_domains(key, v)?),
-        "core:scope:domain_allowlist" | "allowed_domains" => {
-            Kind::DomainAllowlist(scope::parse_domains(key, v)?)
+        "core:scope:action_blocklist" => {
+            Kind::ActionBlocklist(Listed::new(scope::parse_actions(key, v)?))
         }
-        "allowed_paths" => Kind::PathAllowlist(scope::parse_paths(key, v)?),
+        "core:scope:action_allowlist" => {
+            Kind::ActionAllowlist(Listed::new(scope::parse_actions(key, v)?))
+        }
+        "core:scope:domain_blocklist" => {
+            Kind::DomainBlocklist(Listed::new(scope::parse_domains(key, v)?))
+        }
+        "core:scope:domain_allowlist" | "allowed_domains" => {
+            Kind::DomainAllowlist(Listed::new(scope::parse_domains(key, v)?))
+        }
+        "allowed_paths" => Kind::PathAllowlist(Listed::new(scope::parse_paths(key, v)?)),
         "allowed_models" => Kind::ModelAllowlist(as_str_list(key, v, MAX_LIST)?),
         "core:data:read_only" => {
             if !as_bool(key, v)? {
@@ -927,7 +1002,9 @@ fn parse_native(key: &str, v: &Value, cumulative_window: Window) -> Result<Optio
             }
             Kind::ApprovalRequired
         }
-        "core:approval:for_actions" => Kind::ApprovalForActions(scope::parse_actions(key, v)?),
+        "core:approval:for_actions" => {
+            Kind::ApprovalForActions(Listed::new(scope::parse_actions(key, v)?))
+        }
         _ => {
             return Err(Error::new(
                 Code::UnknownConstraint,

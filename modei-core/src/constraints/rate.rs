@@ -5,9 +5,10 @@
 use super::{sentence, Decision, Evaluation, Part::*};
 use crate::state::{RateCheck, StateSnapshot, Window};
 use serde_json::Value;
+use std::sync::Arc;
 
 pub(super) fn check(
-    key: &str,
+    key: &Arc<str>,
     window: Window,
     limit: u64,
     s: Option<&StateSnapshot>,
@@ -16,7 +17,7 @@ pub(super) fn check(
     let Some(s) = s else {
         // Provisional: the commit checks it and its counts fill the evaluation in.
         rates.push(RateCheck {
-            key: key.to_string(),
+            key: key.clone(),
             window,
             limit,
         });
@@ -28,7 +29,7 @@ pub(super) fn check(
         _ => s.count_day,
     };
     if current.saturating_add(1) > limit {
-        return Evaluation::new(
+        return Evaluation::of(
             key,
             Decision::Block,
             Value::from(current),
@@ -40,7 +41,7 @@ pub(super) fn check(
         );
     }
     rates.push(RateCheck {
-        key: key.to_string(),
+        key: key.clone(),
         window,
         limit,
     });
@@ -48,8 +49,8 @@ pub(super) fn check(
 }
 
 /// The evaluation of an action counted in its window, `current` actions there before it.
-pub(super) fn counted(key: &str, window: Window, limit: u64, current: u64) -> Evaluation {
-    Evaluation::new(
+pub(super) fn counted(key: &Arc<str>, window: Window, limit: u64, current: u64) -> Evaluation {
+    Evaluation::of(
         key,
         Decision::Allow,
         Value::from(current),

@@ -4,6 +4,7 @@ use super::{invalid, Decision, EvalContext, Evaluation, Kind};
 use crate::error::Result;
 use crate::state::StateSnapshot;
 use serde_json::{json, Value};
+use std::sync::Arc;
 
 /// Modei: a heartbeat older than 2 minutes is stale.
 pub(crate) const DEFAULT_MAX_AGE_MS: i64 = 120_000;
@@ -78,10 +79,10 @@ pub(super) fn parse_anomaly(key: &str, v: &Value) -> Result<Option<Kind>> {
     }
 }
 
-pub(super) fn fail_closed(key: &str, max_age_ms: i64, ctx: &EvalContext) -> Evaluation {
+pub(super) fn fail_closed(key: &Arc<str>, max_age_ms: i64, ctx: &EvalContext) -> Evaluation {
     let limit = json!({ "max_age_ms": max_age_ms });
     match ctx.heartbeat {
-        None => Evaluation::new(
+        None => Evaluation::of(
             key,
             Decision::Block,
             Value::Null,
@@ -96,7 +97,7 @@ pub(super) fn fail_closed(key: &str, max_age_ms: i64, ctx: &EvalContext) -> Eval
                 .saturating_sub(hb.unix_millis())
                 .max(0);
             if age > max_age_ms {
-                Evaluation::new(
+                Evaluation::of(
                     key,
                     Decision::Block,
                     json!({ "age_ms": age }),
@@ -104,7 +105,7 @@ pub(super) fn fail_closed(key: &str, max_age_ms: i64, ctx: &EvalContext) -> Eval
                     format!("supervision heartbeat is {age} ms old, more than {max_age_ms} ms; failing closed"),
                 )
             } else {
-                Evaluation::new(
+                Evaluation::of(
                     key,
                     Decision::Allow,
                     json!({ "age_ms": age }),
@@ -120,7 +121,7 @@ pub(super) fn fail_closed(key: &str, max_age_ms: i64, ctx: &EvalContext) -> Eval
 /// is the subject's actions in the last 5 minutes including this one and `baseline` those in
 /// the 30 minutes before (so `baseline / 6` is the baseline's rate per 5 minutes).
 pub(super) fn anomaly(
-    key: &str,
+    key: &Arc<str>,
     multiplier: u64,
     min_events: u64,
     s: &StateSnapshot,
@@ -130,7 +131,7 @@ pub(super) fn anomaly(
     let observed = json!({ "recent_5m": recent, "baseline_30m": base });
     let limit = json!({ "multiplier": multiplier, "min_events": min_events });
     if recent >= min_events && recent.saturating_mul(6) > multiplier.saturating_mul(base) {
-        Evaluation::new(
+        Evaluation::of(
             key,
             Decision::RequestHold,
             observed,
@@ -140,7 +141,7 @@ pub(super) fn anomaly(
             ),
         )
     } else {
-        Evaluation::new(
+        Evaluation::of(
             key,
             Decision::Allow,
             observed,

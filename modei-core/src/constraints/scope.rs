@@ -5,11 +5,12 @@
 //! a blocklist entry `email:send`). Action patterns: `*` (any), `prefix:*` (any action starting
 //! with `prefix:`, not `prefix` itself), or an exact action. Other uses of `*` are refused.
 
-use super::{as_str_list, invalid, Decision, EvalContext, Evaluation, MAX_LIST};
+use super::{as_str_list, invalid, Decision, EvalContext, Evaluation, Listed, MAX_LIST};
 use crate::error::Result;
 use crate::target::{canonical_path, DomainPattern, TargetKind};
 use serde_json::Value;
 use std::fmt;
+use std::sync::Arc;
 
 /// An action pattern in an allow, block or approval list.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -173,105 +174,113 @@ pub(super) fn parse_paths(key: &str, v: &Value) -> Result<Vec<PathPattern>> {
         .collect()
 }
 
-fn list_value<T: fmt::Display>(l: &[T]) -> Value {
-    Value::from(l.iter().map(|p| p.to_string()).collect::<Vec<_>>())
-}
-
-pub(super) fn action_blocklist(key: &str, l: &[ActionPattern], ctx: &EvalContext) -> Evaluation {
-    let obs = Value::from(ctx.action.clone());
-    match l.iter().find(|p| p.matches(&ctx.action)) {
-        Some(p) => Evaluation::new(
+pub(super) fn action_blocklist(
+    key: &Arc<str>,
+    l: &Listed<ActionPattern>,
+    ctx: &EvalContext,
+) -> Evaluation {
+    let action = ctx.action;
+    let obs = Value::from(action);
+    match l.iter().find(|p| p.matches(action)) {
+        Some(p) => Evaluation::of(
             key,
             Decision::Block,
             obs,
-            list_value(l),
+            l.shown(),
             format!(
                 "action {:?} is blocked (matches {:?})",
-                ctx.action,
+                action,
                 p.to_string()
             ),
         ),
-        None => Evaluation::new(
+        None => Evaluation::of(
             key,
             Decision::Allow,
             obs,
-            list_value(l),
+            l.shown(),
             "action is not blocked",
         ),
     }
 }
 
-pub(super) fn action_allowlist(key: &str, l: &[ActionPattern], ctx: &EvalContext) -> Evaluation {
-    let obs = Value::from(ctx.action.clone());
-    if l.iter().any(|p| p.matches(&ctx.action)) {
-        Evaluation::new(
-            key,
-            Decision::Allow,
-            obs,
-            list_value(l),
-            "action is allowed",
-        )
+pub(super) fn action_allowlist(
+    key: &Arc<str>,
+    l: &Listed<ActionPattern>,
+    ctx: &EvalContext,
+) -> Evaluation {
+    let action = ctx.action;
+    let obs = Value::from(action);
+    if l.iter().any(|p| p.matches(action)) {
+        Evaluation::of(key, Decision::Allow, obs, l.shown(), "action is allowed")
     } else {
-        Evaluation::new(
+        Evaluation::of(
             key,
             Decision::Block,
             obs,
-            list_value(l),
-            format!("action {:?} is not in the allowlist", ctx.action),
+            l.shown(),
+            format!("action {action:?} is not in the allowlist"),
         )
     }
 }
 
-pub(super) fn domain_blocklist(key: &str, l: &[DomainPattern], ctx: &EvalContext) -> Evaluation {
+pub(super) fn domain_blocklist(
+    key: &Arc<str>,
+    l: &Listed<DomainPattern>,
+    ctx: &EvalContext,
+) -> Evaluation {
     let host = ctx.target.as_ref().and_then(|t| t.host());
     let obs = host.map(Value::from).unwrap_or(Value::Null);
     match host.and_then(|h| l.iter().find(|p| p.matches(h)).map(|p| (h, p))) {
-        Some((h, p)) => Evaluation::new(
+        Some((h, p)) => Evaluation::of(
             key,
             Decision::Block,
             obs,
-            list_value(l),
+            l.shown(),
             format!("domain {h} is blocked (matches {p})"),
         ),
-        None => Evaluation::new(
+        None => Evaluation::of(
             key,
             Decision::Allow,
             obs,
-            list_value(l),
+            l.shown(),
             "domain is not blocked",
         ),
     }
 }
 
-pub(super) fn domain_allowlist(key: &str, l: &[DomainPattern], ctx: &EvalContext) -> Evaluation {
+pub(super) fn domain_allowlist(
+    key: &Arc<str>,
+    l: &Listed<DomainPattern>,
+    ctx: &EvalContext,
+) -> Evaluation {
     let host = ctx.target.as_ref().and_then(|t| t.host());
     let obs = host.map(Value::from).unwrap_or(Value::Null);
     match host {
-        None => Evaluation::new(
+        None => Evaluation::of(
             key,
             Decision::Block,
             obs,
-            list_value(l),
+            l.shown(),
             "request has no target host, and a domain allowlist is set; failing closed",
         ),
-        Some(h) if l.iter().any(|p| p.matches(h)) => Evaluation::new(
-            key,
-            Decision::Allow,
-            obs,
-            list_value(l),
-            "domain is allowed",
-        ),
-        Some(h) => Evaluation::new(
+        Some(h) if l.iter().any(|p| p.matches(h)) => {
+            Evaluation::of(key, Decision::Allow, obs, l.shown(), "domain is allowed")
+        }
+        Some(h) => Evaluation::of(
             key,
             Decision::Block,
             obs,
-            list_value(l),
+            l.shown(),
             format!("domain {h} is not in the allowlist"),
         ),
     }
 }
 
-pub(super) fn path_allowlist(key: &str, l: &[PathPattern], ctx: &EvalContext) -> Evaluation {
+pub(super) fn path_allowlist(
+    key: &Arc<str>,
+    l: &Listed<PathPattern>,
+    ctx: &EvalContext,
+) -> Evaluation {
     let path = ctx
         .target
         .as_ref()
@@ -279,33 +288,33 @@ pub(super) fn path_allowlist(key: &str, l: &[PathPattern], ctx: &EvalContext) ->
         .map(|t| t.path());
     let obs = path.map(Value::from).unwrap_or(Value::Null);
     match path {
-        None => Evaluation::new(
+        None => Evaluation::of(
             key,
             Decision::Block,
             obs,
-            list_value(l),
+            l.shown(),
             "request has no URL target, and a path allowlist is set; failing closed",
         ),
         Some(p) if l.iter().any(|pat| pat.matches(p)) => {
-            Evaluation::new(key, Decision::Allow, obs, list_value(l), "path is allowed")
+            Evaluation::of(key, Decision::Allow, obs, l.shown(), "path is allowed")
         }
-        Some(p) => Evaluation::new(
+        Some(p) => Evaluation::of(
             key,
             Decision::Block,
             obs,
-            list_value(l),
+            l.shown(),
             format!("path {p} is not in the allowlist"),
         ),
     }
 }
 
 /// The model is `metadata.model`; compared ASCII-case-insensitively.
-pub(super) fn model_allowlist(key: &str, l: &[String], ctx: &EvalContext) -> Evaluation {
+pub(super) fn model_allowlist(key: &Arc<str>, l: &[String], ctx: &EvalContext) -> Evaluation {
     let model = ctx.metadata.get("model").and_then(Value::as_str);
     let obs = model.map(Value::from).unwrap_or(Value::Null);
     let limit = Value::from(l.to_vec());
     match model {
-        None => Evaluation::new(
+        None => Evaluation::of(
             key,
             Decision::Block,
             obs,
@@ -313,9 +322,9 @@ pub(super) fn model_allowlist(key: &str, l: &[String], ctx: &EvalContext) -> Eva
             "request metadata has no \"model\", and a model allowlist is set; failing closed",
         ),
         Some(m) if l.iter().any(|x| x.trim().eq_ignore_ascii_case(m.trim())) => {
-            Evaluation::new(key, Decision::Allow, obs, limit, "model is allowed")
+            Evaluation::of(key, Decision::Allow, obs, limit, "model is allowed")
         }
-        Some(m) => Evaluation::new(
+        Some(m) => Evaluation::of(
             key,
             Decision::Block,
             obs,

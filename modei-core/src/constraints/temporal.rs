@@ -8,6 +8,7 @@ use crate::error::Result;
 use crate::time::Timestamp;
 use jiff::tz::TimeZone;
 use serde_json::{Map, Value};
+use std::sync::Arc;
 
 const MAX_SCHEDULES: usize = 64;
 const DAY_NAMES: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
@@ -219,10 +220,10 @@ fn parse_hours_depth(key: &str, v: &Value, depth: usize) -> Result<Hours> {
     }
 }
 
-pub(super) fn operating_hours(key: &str, h: &Hours, ctx: &EvalContext) -> Evaluation {
+pub(super) fn operating_hours(key: &Arc<str>, h: &Hours, ctx: &EvalContext) -> Evaluation {
     let obs = Value::from(ctx.now.unix_millis());
     if h.contains(ctx.now) {
-        Evaluation::new(
+        Evaluation::of(
             key,
             Decision::Allow,
             obs,
@@ -230,7 +231,7 @@ pub(super) fn operating_hours(key: &str, h: &Hours, ctx: &EvalContext) -> Evalua
             "inside operating hours",
         )
     } else {
-        Evaluation::new(
+        Evaluation::of(
             key,
             Decision::Block,
             obs,
@@ -292,7 +293,7 @@ pub(super) fn parse_blackouts(key: &str, v: &Value) -> Result<Vec<Blackout>> {
         .collect()
 }
 
-pub(super) fn blackout(key: &str, list: &[Blackout], ctx: &EvalContext) -> Evaluation {
+pub(super) fn blackout(key: &Arc<str>, list: &[Blackout], ctx: &EvalContext) -> Evaluation {
     let obs = Value::from(ctx.now.unix_millis());
     for b in list {
         let (hit, src) = match b {
@@ -302,7 +303,7 @@ pub(super) fn blackout(key: &str, list: &[Blackout], ctx: &EvalContext) -> Evalu
             Blackout::Recurring(s) => (s.contains(ctx.now), &s.source),
         };
         if hit {
-            return Evaluation::new(
+            return Evaluation::of(
                 key,
                 Decision::Block,
                 obs,
@@ -311,7 +312,7 @@ pub(super) fn blackout(key: &str, list: &[Blackout], ctx: &EvalContext) -> Evalu
             );
         }
     }
-    Evaluation::new(
+    Evaluation::of(
         key,
         Decision::Allow,
         obs,

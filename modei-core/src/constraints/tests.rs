@@ -27,11 +27,11 @@ fn parse_err(v: Value) -> Error {
     Enforcer::new().parse(&map(v)).unwrap_err()
 }
 
-fn ctx(action: &str, now: i64) -> EvalContext {
+fn ctx(action: &str, now: i64) -> EvalContext<'_> {
     let mut c = EvalContext::new(action, ts(now));
-    let p = Arc::make_mut(&mut c.passport);
-    p.passport_id = "pp_1".into();
-    p.permission = "perm".into();
+    let p = &mut c.passport;
+    p.passport_id = "pp_1";
+    p.permission = "perm";
     c
 }
 
@@ -41,7 +41,7 @@ fn eval(s: &ConstraintSet, c: &EvalContext) -> Outcome {
         .outcome
 }
 
-fn with_target(mut c: EvalContext, t: &str) -> EvalContext {
+fn with_target<'a>(mut c: EvalContext<'a>, t: &str) -> EvalContext<'a> {
     c.target = Some(Target::parse(t).unwrap());
     c
 }
@@ -127,7 +127,7 @@ fn order_first_block_decides_and_holds_are_collected() {
     c.heartbeat = Some(ts(JAN1 - 1000));
     let o = eval(&s, &c);
     assert_eq!(o.reason.as_deref(), Some("core:scope:action_blocklist"));
-    c.action = "files:read".into();
+    c.action = "files:read";
     let o = eval(&s, &c);
     assert_eq!(
         (o.decision, o.reason.as_deref()),
@@ -337,7 +337,7 @@ fn v2_flat_keys_map_to_the_same_evaluators() {
         "allowed_models": ["gpt-4o"], "max_per_action_cost": 500
     }));
     let mut c = with_target(ctx("a", JAN1), "https://x.good.com/api/v1/../v2?q=1");
-    c.metadata = json!({"model": "GPT-4o"});
+    c.metadata = std::borrow::Cow::Owned(json!({"model": "GPT-4o"}));
     c.cost_cents = 500;
     assert_eq!(eval(&s, &c).decision, Decision::Allow);
     c.cost_cents = 501;
@@ -356,7 +356,7 @@ fn v2_flat_keys_map_to_the_same_evaluators() {
     assert_eq!(eval(&s, &c2).reason.as_deref(), Some("allowed_paths"));
     let c2 = with_target(c.clone(), "https://good.com/api");
     assert_eq!(eval(&s, &c2).decision, Decision::Allow);
-    c.metadata = json!({"model": "gpt-5"});
+    c.metadata = std::borrow::Cow::Owned(json!({"model": "gpt-5"}));
     assert_eq!(eval(&s, &c).reason.as_deref(), Some("allowed_models"));
 }
 
@@ -367,7 +367,7 @@ fn data_constraints() {
     let o = eval(&s, &ctx("files:deleteAll", JAN1));
     assert_eq!(o.reason.as_deref(), Some("core:data:read_only"));
     let mut c = ctx("report:get", JAN1);
-    c.metadata = json!({"rows": [{"name": "x", "ssn": "123-45-6789"}]});
+    c.metadata = std::borrow::Cow::Owned(json!({"rows": [{"name": "x", "ssn": "123-45-6789"}]}));
     let o = eval(&s, &c);
     assert_eq!(o.reason.as_deref(), Some("core:data:no_pii_export"));
     assert_eq!(
@@ -389,7 +389,7 @@ fn data_constraints() {
     let mut e = Enforcer::new();
     e.set_pii_detector(Arc::new(Secret));
     let mut c = ctx("x", JAN1);
-    c.metadata = json!({"a": "TOPSECRET plans"});
+    c.metadata = std::borrow::Cow::Owned(json!({"a": "TOPSECRET plans"}));
     let o = e.evaluate(&s, &c, &StateSnapshot::default()).outcome;
     assert_eq!(o.detail.as_deref(), Some("secret found at metadata.a"));
 }
@@ -586,12 +586,12 @@ fn custom_evaluators_are_registered_and_ordered() {
             ctx: &EvalContext,
             _: &StateSnapshot,
         ) -> Evaluation {
-            let ok = ctx.passport.tier.as_str() >= v.as_str().unwrap_or("");
+            let ok = ctx.passport.tier >= v.as_str().unwrap_or("");
             let d = if ok { Decision::Allow } else { Decision::Block };
             Evaluation::new(
                 key,
                 d,
-                Value::from(ctx.passport.tier.clone()),
+                Value::from(ctx.passport.tier),
                 v.clone(),
                 "tier check",
             )
@@ -624,7 +624,7 @@ fn custom_evaluators_are_registered_and_ordered() {
         ]
     );
     let mut c = ctx("read", JAN1);
-    Arc::make_mut(&mut c.passport).tier = "L1".into();
+    c.passport.tier = "L1";
     assert_eq!(
         e.evaluate(&s, &c, &StateSnapshot::default())
             .outcome
@@ -632,7 +632,7 @@ fn custom_evaluators_are_registered_and_ordered() {
             .as_deref(),
         Some("acme:min_tier")
     );
-    Arc::make_mut(&mut c.passport).tier = "L3".into();
+    c.passport.tier = "L3";
     assert_eq!(
         e.evaluate(&s, &c, &StateSnapshot::default())
             .outcome
@@ -901,15 +901,21 @@ fn rate_limits_and_spend_caps_cost_one_store_call_and_report_what_it_counted() {
     let o = go("buy", 400, JAN1 + 1);
     assert_eq!(store.calls(), (0, 1));
     assert_eq!(o.decision, Decision::Allow);
-    let by_key = |o: &Outcome, k: &str| o.evaluations.iter().find(|x| x.key == k).cloned().unwrap();
+    let by_key = |o: &Outcome, k: &str| {
+        o.evaluations
+            .iter()
+            .find(|x| &*x.key == k)
+            .cloned()
+            .unwrap()
+    };
     let rate = by_key(&o, "core:rate:max_per_minute");
     assert_eq!(
-        (rate.observed, rate.detail.as_str()),
+        (rate.observed, &*rate.detail),
         (json!(1), "2 of 3 this minute")
     );
     let spend = by_key(&o, "core:cost:max_cumulative");
     assert_eq!(
-        (spend.observed, spend.detail.as_str()),
+        (spend.observed, &*spend.detail),
         (json!(300), "day spend 300 + 400 within 1000 cents")
     );
     // The same request evaluated against a fresh snapshot reads the same.
@@ -949,7 +955,7 @@ fn rate_limits_and_spend_caps_cost_one_store_call_and_report_what_it_counted() {
     // The rate limit before it passed; its evaluation shows what the store had counted.
     let rate = by_key(&o, "core:rate:max_per_minute");
     assert_eq!(
-        (rate.observed, rate.detail.as_str()),
+        (rate.observed, &*rate.detail),
         (json!(2), "3 of 3 this minute")
     );
     // Action blocklist, rate, per-action, cumulative (the refusal): all filled in.

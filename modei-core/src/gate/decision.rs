@@ -58,7 +58,7 @@ impl Recorded {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EvaluationRecord {
     /// The constraint key (or pipeline step).
-    pub key: String,
+    pub key: Arc<str>,
     /// `allow`, `request_hold` or `block`.
     #[serde(with = "decision_serde")]
     pub outcome: Decision,

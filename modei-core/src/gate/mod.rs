@@ -61,6 +61,7 @@ use cache::PassportCache;
 use constraint_sets::{ConstraintSets, SharedSet};
 use holds::HoldTable;
 use serde_json::{Map, Value};
+use std::borrow::Cow;
 use std::collections::hash_map::DefaultHasher;
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
@@ -77,27 +78,54 @@ const STRIPES: usize = 64;
 /// Distinct prepared constraint sets kept for sharing between passports.
 const SHARED_SETS: usize = 1024;
 
-/// Constraints ready to evaluate for one (passport, permission).
+/// Constraints ready to evaluate for one (passport, permission): two shared pointers, cheap to
+/// hand out per check.
+#[derive(Clone)]
 struct Prepared {
-    /// What the constraints see of the passport (and the permission key that granted).
-    info: Arc<PassportInfo>,
     /// The constraints, shared with every passport carrying the same ones.
     shared: Arc<SharedSet>,
-    catalog_pin: Option<CatalogPin>,
+    catalog_pin: Option<Arc<CatalogPin>>,
 }
 
 /// (Index of the permission in the passport, index of the catalog entry the action falls in.)
 type PreparedKey = (usize, Option<usize>);
 
 /// Prepared constraints, or the error preparing them (cached either way).
-type PreparedResult = std::result::Result<Arc<Prepared>, Error>;
+type PreparedResult = std::result::Result<Prepared, Error>;
+
+/// Most passports are checked under one permission and catalog entry: that one is kept inline
+/// in the cache entry (no allocation of its own to make on a first sight and free when the
+/// entry retires), up to 63 others in a list.
+#[derive(Default)]
+struct PreparedSlots {
+    first: Option<(PreparedKey, PreparedResult)>,
+    more: Vec<(PreparedKey, PreparedResult)>,
+}
+
+impl PreparedSlots {
+    fn get(&self, key: PreparedKey) -> Option<&PreparedResult> {
+        self.first
+            .iter()
+            .chain(&self.more)
+            .find(|(k, _)| *k == key)
+            .map(|(_, r)| r)
+    }
+
+    fn put(&mut self, key: PreparedKey, r: PreparedResult) {
+        if self.first.is_none() {
+            self.first = Some((key, r));
+        } else if self.more.len() < 63 {
+            self.more.push((key, r));
+        }
+    }
+}
 
 /// A verified passport on the warm path.
 struct Cached {
     passport: Passport,
     /// Prepared constraints (or the error preparing them) by passport permission and catalog
     /// entry.
-    prepared: Mutex<Vec<(PreparedKey, PreparedResult)>>,
+    prepared: Mutex<PreparedSlots>,
 }
 
 struct Attesting {
@@ -628,17 +656,15 @@ impl Gate {
         } else if let Err(why) = self.anonymous.admits(&ctx.req.action) {
             Verdict::block(Code::AnonymousNotAllowed.as_str(), why)
         } else {
-            let mut ectx = EvalContext::new(ctx.req.action.clone(), ctx.now);
+            let mut ectx = EvalContext::new(&ctx.req.action, ctx.now);
             ectx.target = ctx.target.take();
             ectx.cost_cents = ctx.req.cost_cents;
-            ectx.metadata = ctx.req.metadata.clone();
-            ectx.passport = Arc::new(PassportInfo {
-                passport_id: chain.clone(),
-                agent_id: UNKNOWN_AGENT.into(),
-                issuer: String::new(),
-                tier: String::new(),
-                permission: String::new(),
-            });
+            ectx.metadata = Cow::Borrowed(&ctx.req.metadata);
+            ectx.passport = PassportInfo {
+                passport_id: &chain,
+                agent_id: UNKNOWN_AGENT,
+                ..PassportInfo::default()
+            };
             let _g = (!ctx.dry_run && self.attesting.is_some()).then(|| lock(self.stripe(&chain)));
             let v = self.enforce(ctx, &self.anon_set, &ectx, &chain);
             ctx.target = ectx.target.take();
@@ -699,7 +725,7 @@ impl Gate {
             }
         };
         let eff = Some(&prepared.shared.effective);
-        let perm_key = Some(prepared.info.permission.clone());
+        let perm_key = Some(perm.permission_key.clone());
         // 5. Replay and proof of possession.
         if let Err(e) = self.check_replay(ctx, p) {
             return self.finish(ctx, &subject, Verdict::err(&e), eff, perm_key);
@@ -715,7 +741,7 @@ impl Gate {
                 v,
                 eff,
                 perm_key,
-                prepared.catalog_pin.as_ref(),
+                prepared.catalog_pin.as_deref(),
             );
             drop(_g);
             if let (Some(n), Some((h, o))) = (&self.notifier, resolved) {
@@ -733,13 +759,19 @@ impl Gate {
         };
         // The target moves into the evaluation context and back (no copy).
         let mut ectx = EvalContext {
-            action: ctx.req.action.clone(),
+            action: &ctx.req.action,
             target: ctx.target.take(),
             cost_cents: ctx.req.cost_cents,
-            metadata: ctx.req.metadata.clone(),
+            metadata: Cow::Borrowed(&ctx.req.metadata),
             now: ctx.now,
             heartbeat,
-            passport: prepared.info.clone(),
+            passport: PassportInfo {
+                passport_id: &p.passport_id,
+                agent_id: &p.agent_id,
+                issuer: &p.root_issuer.id,
+                tier: p.tier.as_str(),
+                permission: &perm.permission_key,
+            },
             hold_id: None,
         };
         let guard =
@@ -755,7 +787,7 @@ impl Gate {
                     agent_id: p.agent_id.clone(),
                     action: ctx.req.action.clone(),
                     target: ctx.target.as_ref().map(|t| t.as_str().to_owned()),
-                    permission: prepared.info.permission.clone(),
+                    permission: perm.permission_key.clone(),
                     reserved_cents: ctx.req.cost_cents.max(0),
                     reason: v.reason.clone().unwrap_or_default(),
                     detail: v.detail.clone().unwrap_or_default(),
@@ -801,7 +833,7 @@ impl Gate {
             v,
             eff,
             perm_key,
-            prepared.catalog_pin.as_ref(),
+            prepared.catalog_pin.as_deref(),
         );
         drop(guard);
         if d.decision == Decision::RequestHold && !ctx.dry_run {
@@ -833,7 +865,7 @@ impl Gate {
         let cacheable = passport.lineage.is_empty();
         let entry = Arc::new(Cached {
             passport,
-            prepared: Mutex::new(Vec::new()),
+            prepared: Mutex::default(),
         });
         if cacheable {
             let lee = self.leeway_ms;
@@ -947,20 +979,20 @@ impl Gate {
         perm: usize,
         catalog: Option<&Catalog>,
         action: &str,
-    ) -> Result<Arc<Prepared>> {
+    ) -> Result<Prepared> {
         let p = &cached.passport;
         let entry = match catalog {
             None => None,
             Some(cat) => Some((cat, catalog_entry(cat, p, action)?)),
         };
         let key = (perm, entry.map(|(_, i)| i));
-        if let Some((_, r)) = lock(&cached.prepared).iter().find(|(k, _)| *k == key) {
+        if let Some(r) = lock(&cached.prepared).get(key) {
             return r.clone();
         }
-        let r = self.prepare(p, perm, entry).map(Arc::new);
+        let r = self.prepare(p, perm, entry);
         let mut g = lock(&cached.prepared);
-        if g.len() < 64 {
-            g.push((key, r.clone()));
+        if g.get(key).is_none() {
+            g.put(key, r.clone());
         }
         r
     }
@@ -1006,15 +1038,8 @@ impl Gate {
             }
         };
         Ok(Prepared {
-            info: Arc::new(PassportInfo {
-                passport_id: p.passport_id.clone(),
-                agent_id: p.agent_id.clone(),
-                issuer: p.root_issuer.id.clone(),
-                tier: p.tier.as_str().to_owned(),
-                permission: perm.permission_key.clone(),
-            }),
             shared,
-            catalog_pin: catalog_entry.map(|(_, pin, _)| pin),
+            catalog_pin: catalog_entry.map(|(_, pin, _)| Arc::new(pin)),
         })
     }
 
