@@ -45,12 +45,13 @@ pub enum WireForm {
 /// Who signed a passport.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IssuerRef {
-    /// Issuer id (`acme`, `self:<hex>`, a parent agent id, `delegate:<root passport id>`).
-    pub id: String,
+    /// Issuer id (`acme`, `self:<hex>`, a parent agent id, `delegate:<root passport id>`);
+    /// shared with the trust store's entry when it comes from there.
+    pub id: Arc<str>,
     /// Kind.
     pub kind: IssuerKind,
-    /// Key id.
-    pub key_id: String,
+    /// Key id (shared like `id`).
+    pub key_id: Arc<str>,
 }
 
 /// One ancestor of a delegated passport.
@@ -748,7 +749,7 @@ impl Verifier {
         };
         let leaf_d = jwt::decode_typed_with(token, &rules, Some(interning))?;
         let sign_len = leaf_d.signing_input.len();
-        let mut leaf_kid = leaf_d.kid;
+        let leaf_kid = leaf_d.kid;
         let leaf_sig = leaf_d.signature;
         let leaf = leaf_d.claims;
         let leaf_input = token.as_bytes().get(..sign_len).unwrap_or_default();
@@ -813,7 +814,7 @@ impl Verifier {
                 .map_err(|e| e.at(root_label))?;
             (
                 IssuerRef {
-                    id: root_claims.iss.clone(),
+                    id: root_claims.iss.as_str().into(),
                     kind: IssuerKind::SelfIssued,
                     key_id: "self".into(),
                 },
@@ -821,24 +822,22 @@ impl Verifier {
             )
         } else {
             self.policy.check_allowed(&root_claims.iss)?;
-            let (issuer, key) = self
+            let found = self
                 .trust
-                .key_for(&root_claims.iss, root_kid, root_iat, now)?;
-            key.key
+                .entry_for(&root_claims.iss, root_kid, root_iat, now)?;
+            found
+                .key
+                .key
                 .verify_strict(root_input, root_sig)
                 .map_err(|e| e.at(root_label))?;
-            // Not delegated: the root is the leaf, whose kid is not needed again.
-            let key_id = match ancestors.is_empty() {
-                true => std::mem::take(&mut leaf_kid),
-                false => root_kid.to_owned(),
-            };
+            // The store's own id and kid (equal to the token's): no copies for the passport.
             (
                 IssuerRef {
-                    id: root_claims.iss.clone(),
-                    kind: issuer.kind,
-                    key_id,
+                    id: found.shared_id(&root_claims.iss),
+                    kind: found.issuer.kind,
+                    key_id: found.shared_kid(root_kid),
                 },
-                issuer.tier,
+                found.issuer.tier,
             )
         };
 
@@ -899,9 +898,9 @@ impl Verifier {
             root_issuer.clone()
         } else {
             IssuerRef {
-                id: leaf.iss.clone(),
+                id: leaf.iss.as_str().into(),
                 kind: IssuerKind::Delegate,
-                key_id: leaf_kid,
+                key_id: leaf_kid.into(),
             }
         };
         Ok(Passport {
@@ -1075,9 +1074,9 @@ impl Verifier {
         let root = env.chain_root().unwrap_or(env);
         let root_iat = Timestamp::parse_rfc3339(&root.issued_at)?;
         let root_ref = IssuerRef {
-            id: root.issuer.id.clone(),
+            id: root.issuer.id.as_str().into(),
             kind: IssuerKind::from_envelope(root.issuer.kind),
-            key_id: root.issuer.key_id.clone(),
+            key_id: root.issuer.key_id.as_str().into(),
         };
         let tier = if root.issuer.kind == IssuerType::SelfIssued {
             self.policy.check_self_allowed()?;
@@ -1133,9 +1132,9 @@ impl Verifier {
             agent_name: env.agent_name.clone(),
             agent_key: *ve.agent_key.bytes(),
             issuer: IssuerRef {
-                id: env.issuer.id.clone(),
+                id: env.issuer.id.as_str().into(),
                 kind: IssuerKind::from_envelope(env.issuer.kind),
-                key_id: env.issuer.key_id.clone(),
+                key_id: env.issuer.key_id.as_str().into(),
             },
             root_issuer: root_ref,
             tier,

@@ -28,6 +28,7 @@ use crate::keys::PublicKey;
 use crate::time::Timestamp;
 use serde_json::{json, Map, Value};
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 /// What kind of party an issuer is. Determines the default [`Tier`] of what it issues.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -196,7 +197,8 @@ pub struct TrustedIssuer {
     pub name: Option<String>,
     /// Tier of what it issues (defaults to the kind's).
     pub tier: Tier,
-    keys: HashMap<String, TrustedKey>,
+    /// By kid (see [`StoreText`]).
+    keys: HashMap<StoreText, TrustedKey>,
 }
 
 impl TrustedIssuer {
@@ -227,7 +229,7 @@ impl TrustedIssuer {
 
     /// Adds a key (replacing any key with the same kid).
     pub fn with_key(mut self, key: TrustedKey) -> Self {
-        self.keys.insert(key.kid.clone(), key);
+        self.keys.insert(StoreText::from(key.kid.as_str()), key);
         self
     }
 
@@ -252,7 +254,71 @@ impl TrustedIssuer {
 /// Issuers by id. Cheap to query: a lookup is two `HashMap` probes.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct TrustStore {
-    issuers: HashMap<String, TrustedIssuer>,
+    /// By id (see [`StoreText`]).
+    issuers: HashMap<StoreText, TrustedIssuer>,
+}
+
+/// How the store keeps issuer ids and kids (its map keys). Natively an `Arc<str>`, which the
+/// passports it verifies share instead of copying; in WebAssembly a `String` (maps keyed by
+/// `Arc<str>` would be a second copy of the hash-map code, 5 KB of the size budget).
+#[cfg(not(target_family = "wasm"))]
+type StoreText = Arc<str>;
+#[cfg(target_family = "wasm")]
+type StoreText = String;
+
+/// An issuer and one of its keys, found in a [`TrustStore`]; natively with the store's own
+/// (shared) id and kid.
+pub(crate) struct Entry<'a> {
+    #[cfg(not(target_family = "wasm"))]
+    id: &'a Arc<str>,
+    #[cfg(not(target_family = "wasm"))]
+    kid: &'a Arc<str>,
+    pub(crate) issuer: &'a TrustedIssuer,
+    pub(crate) key: &'a TrustedKey,
+}
+
+#[cfg(not(target_family = "wasm"))]
+impl Entry<'_> {
+    /// The issuer id for a passport that named it: the store's shared copy.
+    pub(crate) fn shared_id(&self, _named: &str) -> Arc<str> {
+        self.id.clone()
+    }
+
+    /// The kid for a passport that named it: the store's shared copy.
+    pub(crate) fn shared_kid(&self, _named: &str) -> Arc<str> {
+        self.kid.clone()
+    }
+}
+
+#[cfg(target_family = "wasm")]
+impl Entry<'_> {
+    /// The issuer id for a passport that named it (equal to the store's key).
+    pub(crate) fn shared_id(&self, named: &str) -> Arc<str> {
+        Arc::from(named)
+    }
+
+    /// The kid for a passport that named it (equal to the store's key).
+    pub(crate) fn shared_kid(&self, named: &str) -> Arc<str> {
+        Arc::from(named)
+    }
+}
+
+fn unknown_issuer(issuer_id: &str) -> Error {
+    Error::new(
+        Code::IssuerUnknown,
+        format!("issuer {:?} is not in the trust store", shown(issuer_id)),
+    )
+}
+
+fn unknown_key(issuer_id: &str, kid: &str) -> Error {
+    Error::new(
+        Code::KeyUnknown,
+        format!(
+            "issuer {:?} has no key {:?} in the trust store",
+            shown(issuer_id),
+            shown(kid)
+        ),
+    )
 }
 
 /// Version number of the trust store file format.
@@ -268,7 +334,8 @@ impl TrustStore {
     /// [`TrustStore::from_json`] for the rules). Failure: `trust_store_invalid`.
     pub fn insert(&mut self, issuer: TrustedIssuer) -> Result<()> {
         validate_issuer(&issuer, "issuer")?;
-        self.issuers.insert(issuer.id.clone(), issuer);
+        self.issuers
+            .insert(StoreText::from(issuer.id.as_str()), issuer);
         Ok(())
     }
 
@@ -305,23 +372,41 @@ impl TrustStore {
 
     /// Finds issuer and key, with no window check: `issuer_unknown`, `key_unknown`.
     pub fn lookup(&self, issuer_id: &str, kid: &str) -> Result<(&TrustedIssuer, &TrustedKey)> {
-        let issuer = self.issuers.get(issuer_id).ok_or_else(|| {
-            Error::new(
-                Code::IssuerUnknown,
-                format!("issuer {:?} is not in the trust store", shown(issuer_id)),
-            )
-        })?;
-        let key = issuer.keys.get(kid).ok_or_else(|| {
-            Error::new(
-                Code::KeyUnknown,
-                format!(
-                    "issuer {:?} has no key {:?} in the trust store",
-                    shown(issuer_id),
-                    shown(kid)
-                ),
-            )
-        })?;
+        let issuer = self
+            .issuers
+            .get(issuer_id)
+            .ok_or_else(|| unknown_issuer(issuer_id))?;
+        let key = issuer
+            .keys
+            .get(kid)
+            .ok_or_else(|| unknown_key(issuer_id, kid))?;
         Ok((issuer, key))
+    }
+
+    /// [`TrustStore::lookup`], with the store's shared id and kid (see [`Entry`]).
+    #[cfg(not(target_family = "wasm"))]
+    pub(crate) fn entry(&self, issuer_id: &str, kid: &str) -> Result<Entry<'_>> {
+        let (id, issuer) = self
+            .issuers
+            .get_key_value(issuer_id)
+            .ok_or_else(|| unknown_issuer(issuer_id))?;
+        let (kid, key) = issuer
+            .keys
+            .get_key_value(kid)
+            .ok_or_else(|| unknown_key(issuer_id, kid))?;
+        Ok(Entry {
+            id,
+            kid,
+            issuer,
+            key,
+        })
+    }
+
+    /// [`TrustStore::lookup`] (see [`Entry`]).
+    #[cfg(target_family = "wasm")]
+    pub(crate) fn entry(&self, issuer_id: &str, kid: &str) -> Result<Entry<'_>> {
+        self.lookup(issuer_id, kid)
+            .map(|(issuer, key)| Entry { issuer, key })
     }
 
     /// Finds the key and checks it may verify a passport issued at `issued_at`, at `now`:
@@ -336,6 +421,19 @@ impl TrustStore {
         let (issuer, key) = self.lookup(issuer_id, kid)?;
         key.check(issuer_id, issued_at, now)?;
         Ok((issuer, key))
+    }
+
+    /// [`TrustStore::key_for`], as an [`Entry`].
+    pub(crate) fn entry_for(
+        &self,
+        issuer_id: &str,
+        kid: &str,
+        issued_at: Timestamp,
+        now: Timestamp,
+    ) -> Result<Entry<'_>> {
+        let e = self.entry(issuer_id, kid)?;
+        e.key.check(issuer_id, issued_at, now)?;
+        Ok(e)
     }
 
     /// Reads the JSON file format (see `docs/trust-store.md`). `origin` (usually the file path)
@@ -354,7 +452,7 @@ impl TrustStore {
     /// Writes the JSON file format: issuers sorted by id, keys by kid, members sorted, two-space
     /// indentation, trailing newline. The same store always gives the same bytes.
     pub fn to_json(&self) -> Result<String> {
-        let mut ids: Vec<&String> = self.issuers.keys().collect();
+        let mut ids: Vec<&StoreText> = self.issuers.keys().collect();
         ids.sort();
         let mut issuers = Vec::with_capacity(ids.len());
         for id in ids {
@@ -557,7 +655,7 @@ fn parse_store(v: &Value) -> Result<TrustStore> {
                     format_args!("kid {:?} appears twice for this issuer", shown(kid)),
                 ));
             }
-            issuer.keys.insert(kid.to_owned(), tk);
+            issuer.keys.insert(StoreText::from(kid), tk);
         }
         validate_issuer(&issuer, &path)?;
         if store.issuers.contains_key(id) {
@@ -566,7 +664,7 @@ fn parse_store(v: &Value) -> Result<TrustStore> {
                 format_args!("issuer {:?} appears twice", shown(id)),
             ));
         }
-        store.issuers.insert(id.to_owned(), issuer);
+        store.issuers.insert(StoreText::from(id), issuer);
     }
     Ok(store)
 }

@@ -355,7 +355,11 @@ fn check_case(case: &Value, store_v: &Value) {
             let o = &case["expect"]["ok"];
             assert_eq!(p.passport_id, o["passport_id"].as_str().unwrap(), "{id}");
             assert_eq!(p.tier.as_str(), o["tier"].as_str().unwrap(), "{id}");
-            assert_eq!(p.root_issuer.id, o["root_issuer"].as_str().unwrap(), "{id}");
+            assert_eq!(
+                &*p.root_issuer.id,
+                o["root_issuer"].as_str().unwrap(),
+                "{id}"
+            );
             assert_eq!(
                 p.lineage.len() as u64,
                 o["lineage_len"].as_u64().unwrap(),
@@ -929,9 +933,9 @@ fn jwt_round_trip_fields() {
     assert_eq!(p.agent_id, "agent:email-assistant-001");
     assert_eq!(p.agent_name.as_deref(), Some("Email assistant"));
     assert_eq!(p.agent_public_key().unwrap(), agent().public_key());
-    assert_eq!(p.issuer.id, "acme");
+    assert_eq!(&*p.issuer.id, "acme");
     assert_eq!(p.issuer.kind, IssuerKind::Organization);
-    assert_eq!(p.issuer.key_id, "acme-2026");
+    assert_eq!(&*p.issuer.key_id, "acme-2026");
     assert_eq!(p.root_issuer, p.issuer);
     assert_eq!(p.tier, Tier::L1);
     assert_eq!(p.permissions, base_perms());
@@ -966,8 +970,8 @@ fn delegation_lineage_is_root_first() {
     let ids: Vec<&str> = p.lineage.iter().map(|a| a.passport_id.as_str()).collect();
     assert_eq!(ids, ["pp_0001", "pp_d1"]);
     assert_eq!(p.issuer.kind, IssuerKind::Delegate);
-    assert_eq!(p.issuer.id, child().public_key().self_agent_id());
-    assert_eq!(p.root_issuer.id, "acme");
+    assert_eq!(&*p.issuer.id, child().public_key().self_agent_id());
+    assert_eq!(&*p.root_issuer.id, "acme");
     assert_eq!(p.agent_id, grandchild().public_key().self_agent_id());
     assert_eq!(
         p.permissions,
@@ -1167,7 +1171,7 @@ fn jwt_reissued_as_gate_envelope_verifies_with_the_store() {
     let q = v.verify(wire(&se), c.now_ts()).unwrap();
     assert_eq!(q.form, WireForm::V2Envelope);
     assert_eq!(q.tier, Tier::L2);
-    assert_eq!(q.root_issuer.id, "gate-7");
+    assert_eq!(&*q.root_issuer.id, "gate-7");
     assert_eq!(q.catalog, p.catalog);
     assert_eq!(q.permissions, p.permissions);
     assert_eq!(q.agent_key, p.agent_key);

@@ -60,9 +60,9 @@ fn catalog_from(v: Option<&Value>) -> Result<Option<CatalogPin>> {
 pub fn passport_json(p: &Passport) -> Value {
     let issuer = |i: &pp::IssuerRef| {
         let mut m = Map::new();
-        m.insert("id".into(), Value::String(i.id.clone()));
+        m.insert("id".into(), Value::String(String::from(&*i.id)));
         m.insert("type".into(), Value::String(i.kind.as_str().into()));
-        m.insert("key_id".into(), Value::String(i.key_id.clone()));
+        m.insert("key_id".into(), Value::String(String::from(&*i.key_id)));
         Value::Object(m)
     };
     let mut m = Map::new();

@@ -174,6 +174,7 @@ impl Evaluation {
     }
 
     /// [`Evaluation::new`] after its conversions (one copy of this code, not one per type).
+    #[cfg_attr(target_family = "wasm", inline(never))]
     fn build(
         key: Arc<str>,
         outcome: Decision,

@@ -117,7 +117,7 @@ impl Schedule {
         let Ok(ts) = jiff::Timestamp::from_millisecond(now.unix_millis()) else {
             return false;
         };
-        let z = ts.to_zoned_datetime(self.tz.clone());
+        let z = self.tz.to_datetime(ts);
         let minute = z.hour() as u16 * 60 + z.minute() as u16;
         let wd = z.weekday().to_monday_zero_offset() as u8;
         let prev = (wd + 6) % 7;

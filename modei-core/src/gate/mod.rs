@@ -104,11 +104,10 @@ struct PreparedSlots {
 
 impl PreparedSlots {
     fn get(&self, key: PreparedKey) -> Option<&PreparedResult> {
-        self.first
-            .iter()
-            .chain(&self.more)
-            .find(|(k, _)| *k == key)
-            .map(|(_, r)| r)
+        match &self.first {
+            Some((k, r)) if *k == key => Some(r),
+            _ => self.more.iter().find(|(k, _)| *k == key).map(|(_, r)| r),
+        }
     }
 
     fn put(&mut self, key: PreparedKey, r: PreparedResult) {
