@@ -25,8 +25,17 @@ pub const MAX_TEXT: usize = 4096;
 /// A constraint object, shared.
 pub type SharedMap = Arc<Map<String, Value>>;
 
+/// Texts tried first, by prefix, before finding a text's end and hashing it.
+#[cfg_attr(not(feature = "shared-sets"), allow(dead_code))]
+const RECENT: usize = 8;
+
 #[cfg(feature = "shared-sets")]
-type Table = std::collections::HashMap<Box<[u8]>, SharedMap>;
+#[derive(Default)]
+struct Table {
+    by_text: std::collections::HashMap<Arc<[u8]>, SharedMap>,
+    /// The last [`RECENT`] texts kept (a gate's templates, in the usual case), oldest first.
+    recent: std::collections::VecDeque<(Arc<[u8]>, SharedMap)>,
+}
 
 /// The table (cheap to clone: clones share it). Without the `shared-sets` feature it keeps
 /// nothing and every object is parsed (the WebAssembly build saves the code).
@@ -44,11 +53,30 @@ impl Interned {
     pub(crate) fn get(&self, text: &[u8]) -> Option<SharedMap> {
         #[cfg(feature = "shared-sets")]
         {
-            self.table.read().ok()?.get(text).cloned()
+            self.table.read().ok()?.by_text.get(text).cloned()
         }
         #[cfg(not(feature = "shared-sets"))]
         {
             let _ = text;
+            None
+        }
+    }
+
+    /// A recently kept object whose whole text starts `rest`, and that text's length. A JSON
+    /// object ends at its own closing bracket, so when `rest` starts with a complete object's
+    /// text, the object at the start of `rest` *is* that text: the strict reader would read the
+    /// same value and stop at the same place. This spares the usual hit finding the object's
+    /// end and hashing it.
+    pub(crate) fn get_prefix(&self, rest: &[u8]) -> Option<(SharedMap, usize)> {
+        #[cfg(feature = "shared-sets")]
+        {
+            let t = self.table.read().ok()?;
+            let (text, map) = t.recent.iter().rev().find(|(t, _)| rest.starts_with(t))?;
+            Some((map.clone(), text.len()))
+        }
+        #[cfg(not(feature = "shared-sets"))]
+        {
+            let _ = rest;
             None
         }
     }
@@ -63,8 +91,13 @@ impl Interned {
             let Ok(mut t) = self.table.write() else {
                 return;
             };
-            let old = (t.len() >= CAPACITY).then(|| std::mem::take(&mut *t));
-            t.insert(text.into(), map.clone());
+            let old = (t.by_text.len() >= CAPACITY).then(|| std::mem::take(&mut *t));
+            let text: Arc<[u8]> = text.into();
+            if t.recent.len() >= RECENT {
+                t.recent.pop_front();
+            }
+            t.recent.push_back((text.clone(), map.clone()));
+            t.by_text.insert(text, map.clone());
             drop(t);
             drop(old);
         }
@@ -74,7 +107,7 @@ impl Interned {
 
     #[cfg(all(test, feature = "shared-sets"))]
     pub(crate) fn len(&self) -> usize {
-        self.table.read().map(|t| t.len()).unwrap_or(0)
+        self.table.read().map(|t| t.by_text.len()).unwrap_or(0)
     }
 }
 
@@ -96,6 +129,11 @@ impl<'a> Interning<'a> {
     /// The object decoded from exactly `text`, if kept.
     pub(crate) fn get(&self, text: &[u8]) -> Option<SharedMap> {
         self.table.get(text)
+    }
+
+    /// See [`Interned::get_prefix`].
+    pub(crate) fn get_prefix(&self, rest: &[u8]) -> Option<(SharedMap, usize)> {
+        self.table.get_prefix(rest)
     }
 
     /// `map` was read from `text`: keep it if the passport verifies.
@@ -142,6 +180,32 @@ mod tests {
             .clone()
             .get(br#"{"core:rate:max_per_minute":1}"#)
             .is_some());
+    }
+
+    #[test]
+    fn prefix_hits_need_the_whole_recent_text() {
+        let i = Interned::default();
+        let m = map(1);
+        let text = br#"{"core:rate:max_per_minute":1}"#;
+        i.insert(text, &m);
+        // The object followed by the rest of a payload: a hit, with the object's length.
+        let (hit, len) = i
+            .get_prefix(br#"{"core:rate:max_per_minute":1},"x":2}"#)
+            .unwrap();
+        assert!(Arc::ptr_eq(&hit, &m));
+        assert_eq!(len, text.len());
+        // Cut short, or one byte different: no hit.
+        assert!(i.get_prefix(&text[..text.len() - 1]).is_none());
+        assert!(i
+            .get_prefix(br#"{"core:rate:max_per_minute":10}"#)
+            .is_none());
+        // Only the last RECENT texts are tried by prefix; older ones still hit exactly.
+        for n in 2..(2 + RECENT as i64) {
+            let t = format!(r#"{{"core:rate:max_per_minute":{n}}}"#);
+            i.insert(t.as_bytes(), &map(n));
+        }
+        assert!(i.get_prefix(text).is_none());
+        assert!(i.get(text).is_some());
     }
 
     #[test]
