@@ -49,34 +49,26 @@ impl Interned {
     /// Whether lookups can ever hit (callers skip finding the text's end otherwise).
     pub(crate) const ENABLED: bool = cfg!(feature = "shared-sets");
 
-    /// The object decoded from exactly `text`, if kept.
-    pub(crate) fn get(&self, text: &[u8]) -> Option<SharedMap> {
+    /// The kept object at `start` of the claims text `s`, and where it ends, under one read
+    /// of the table. First the recent texts, by prefix: a JSON object ends at its own closing
+    /// bracket, so when the rest of `s` starts with a complete object's text, the object there
+    /// *is* that text (the strict reader would read the same value and stop at the same place),
+    /// which spares finding the object's end and hashing it. Then any kept text, by the exact
+    /// bytes of the object there.
+    pub(crate) fn find(&self, s: &[u8], start: usize) -> Option<(SharedMap, usize)> {
         #[cfg(feature = "shared-sets")]
         {
-            self.table.read().ok()?.by_text.get(text).cloned()
-        }
-        #[cfg(not(feature = "shared-sets"))]
-        {
-            let _ = text;
-            None
-        }
-    }
-
-    /// A recently kept object whose whole text starts `rest`, and that text's length. A JSON
-    /// object ends at its own closing bracket, so when `rest` starts with a complete object's
-    /// text, the object at the start of `rest` *is* that text: the strict reader would read the
-    /// same value and stop at the same place. This spares the usual hit finding the object's
-    /// end and hashing it.
-    pub(crate) fn get_prefix(&self, rest: &[u8]) -> Option<(SharedMap, usize)> {
-        #[cfg(feature = "shared-sets")]
-        {
+            let rest = s.get(start..)?;
             let t = self.table.read().ok()?;
-            let (text, map) = t.recent.iter().rev().find(|(t, _)| rest.starts_with(t))?;
-            Some((map.clone(), text.len()))
+            if let Some((text, map)) = t.recent.iter().rev().find(|(t, _)| rest.starts_with(t)) {
+                return Some((map.clone(), start + text.len()));
+            }
+            let end = crate::json::container_end(s, start)?;
+            t.by_text.get(s.get(start..end)?).map(|m| (m.clone(), end))
         }
         #[cfg(not(feature = "shared-sets"))]
         {
-            let _ = rest;
+            let _ = (s, start);
             None
         }
     }
@@ -126,14 +118,9 @@ impl<'a> Interning<'a> {
         }
     }
 
-    /// The object decoded from exactly `text`, if kept.
-    pub(crate) fn get(&self, text: &[u8]) -> Option<SharedMap> {
-        self.table.get(text)
-    }
-
-    /// See [`Interned::get_prefix`].
-    pub(crate) fn get_prefix(&self, rest: &[u8]) -> Option<(SharedMap, usize)> {
-        self.table.get_prefix(rest)
+    /// See [`Interned::find`].
+    pub(crate) fn find(&self, s: &[u8], start: usize) -> Option<(SharedMap, usize)> {
+        self.table.find(s, start)
     }
 
     /// `map` was read from `text`: keep it if the passport verifies.
@@ -166,46 +153,48 @@ mod tests {
         )
     }
 
+    /// The object kept for exactly `text`.
+    fn get(i: &Interned, text: &[u8]) -> Option<SharedMap> {
+        i.find(text, 0).map(|(m, _)| m)
+    }
+
     #[test]
     fn hits_need_the_exact_text() {
         let i = Interned::default();
         let m = map(1);
         i.insert(br#"{"core:rate:max_per_minute":1}"#, &m);
-        let hit = i.get(br#"{"core:rate:max_per_minute":1}"#).unwrap();
+        let hit = get(&i, br#"{"core:rate:max_per_minute":1}"#).unwrap();
         assert!(Arc::ptr_eq(&hit, &m));
         // Same value, other text: not a hit (the caller parses).
-        assert!(i.get(br#"{"core:rate:max_per_minute": 1}"#).is_none());
+        assert!(get(&i, br#"{"core:rate:max_per_minute": 1}"#).is_none());
         // Clones share the table.
-        assert!(i
-            .clone()
-            .get(br#"{"core:rate:max_per_minute":1}"#)
-            .is_some());
+        assert!(get(&i.clone(), br#"{"core:rate:max_per_minute":1}"#).is_some());
     }
 
     #[test]
-    fn prefix_hits_need_the_whole_recent_text() {
+    fn an_object_is_found_where_it_starts_and_ends_where_its_text_does() {
         let i = Interned::default();
         let m = map(1);
         let text = br#"{"core:rate:max_per_minute":1}"#;
         i.insert(text, &m);
-        // The object followed by the rest of a payload: a hit, with the object's length.
-        let (hit, len) = i
-            .get_prefix(br#"{"core:rate:max_per_minute":1},"x":2}"#)
-            .unwrap();
-        assert!(Arc::ptr_eq(&hit, &m));
-        assert_eq!(len, text.len());
+        let payload = br#"{"constraints":{"core:rate:max_per_minute":1},"x":2}"#;
+        let start = 15;
+        let check = |i: &Interned| {
+            let (hit, end) = i.find(payload, start).unwrap();
+            assert!(Arc::ptr_eq(&hit, &m));
+            assert_eq!(end, start + text.len());
+        };
+        // A recent text: found by prefix.
+        check(&i);
         // Cut short, or one byte different: no hit.
-        assert!(i.get_prefix(&text[..text.len() - 1]).is_none());
-        assert!(i
-            .get_prefix(br#"{"core:rate:max_per_minute":10}"#)
-            .is_none());
-        // Only the last RECENT texts are tried by prefix; older ones still hit exactly.
+        assert!(get(&i, &text[..text.len() - 1]).is_none());
+        assert!(get(&i, br#"{"core:rate:max_per_minute":10}"#).is_none());
+        // No longer among the last RECENT texts kept: found by its exact bytes, same answer.
         for n in 2..(2 + RECENT as i64) {
             let t = format!(r#"{{"core:rate:max_per_minute":{n}}}"#);
             i.insert(t.as_bytes(), &map(n));
         }
-        assert!(i.get_prefix(text).is_none());
-        assert!(i.get(text).is_some());
+        check(&i);
     }
 
     #[test]
@@ -218,7 +207,7 @@ mod tests {
         let d = Interning::new(&i);
         d.parsed(b"{\"a\":1}", &map(1));
         d.keep();
-        assert!(i.get(b"{\"a\":1}").is_some());
+        assert!(get(&i, b"{\"a\":1}").is_some());
     }
 
     #[test]
@@ -233,6 +222,6 @@ mod tests {
         // Full: starts over.
         i.insert(b"{\"k\":-1}", &map(-1));
         assert_eq!(i.len(), 1);
-        assert!(i.get(b"{\"k\":0}").is_none());
+        assert!(get(&i, b"{\"k\":0}").is_none());
     }
 }

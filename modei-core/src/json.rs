@@ -168,6 +168,7 @@ pub(crate) fn strict_value_at(
 /// its bracket), by counting brackets outside strings (escapes honoured); `None` if the text
 /// ends first. Not a validator: it finds the candidate text of a value so that a reader can
 /// look the exact bytes up among values the strict reader already accepted.
+#[cfg_attr(not(feature = "shared-sets"), allow(dead_code))]
 pub(crate) fn container_end(s: &[u8], start: usize) -> Option<usize> {
     let mut depth = 0usize;
     let mut in_string = false;

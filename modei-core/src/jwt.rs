@@ -1014,22 +1014,16 @@ impl<'a> Fast<'a> {
     }
 
     /// A constraint object: the shared one if this exact text was read before (see
-    /// [`crate::interned`] for why that is the same value), else read by the strict reader
-    /// (and kept if the passport verifies).
+    /// [`crate::interned`] and [`Interned::find`] for why that is the same value), else read by
+    /// the strict reader (and kept if the passport verifies).
     fn constraints(&mut self, max_depth: usize) -> Option<Arc<Map<String, Value>>> {
         let start = self.pos;
         let Some(interned) = self.interned.filter(|_| Interned::ENABLED) else {
             return self.strict_object(max_depth).map(Arc::new);
         };
-        if let Some((m, len)) = interned.get_prefix(self.s.get(start..)?) {
-            self.pos = start + len;
+        if let Some((m, end)) = interned.find(self.s, start) {
+            self.pos = end;
             return Some(m);
-        }
-        if let Some(end) = json::container_end(self.s, start) {
-            if let Some(m) = interned.get(self.s.get(start..end)?) {
-                self.pos = end;
-                return Some(m);
-            }
         }
         let m = Arc::new(self.strict_object(max_depth)?);
         interned.parsed(self.s.get(start..self.pos)?, &m);
