@@ -221,8 +221,8 @@ impl Outcome {
         let (decision, reason, detail) = match decided {
             Some(e) => (
                 e.outcome,
-                Some(e.key.to_string()),
-                Some(e.detail.to_string()),
+                Some(String::from(&*e.key)),
+                Some(e.detail.clone()),
             ),
             None => (Decision::Allow, None, None),
         };
