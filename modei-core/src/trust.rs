@@ -372,15 +372,22 @@ impl TrustStore {
 
     /// Finds issuer and key, with no window check: `issuer_unknown`, `key_unknown`.
     pub fn lookup(&self, issuer_id: &str, kid: &str) -> Result<(&TrustedIssuer, &TrustedKey)> {
-        let issuer = self
-            .issuers
-            .get(issuer_id)
-            .ok_or_else(|| unknown_issuer(issuer_id))?;
-        let key = issuer
-            .keys
-            .get(kid)
-            .ok_or_else(|| unknown_key(issuer_id, kid))?;
-        Ok((issuer, key))
+        // One implementation per build: natively the lookup that also yields the store's
+        // shared id and kid; in WebAssembly (no shared texts) a plain one.
+        #[cfg(not(target_family = "wasm"))]
+        return self.entry(issuer_id, kid).map(|e| (e.issuer, e.key));
+        #[cfg(target_family = "wasm")]
+        {
+            let issuer = self
+                .issuers
+                .get(issuer_id)
+                .ok_or_else(|| unknown_issuer(issuer_id))?;
+            let key = issuer
+                .keys
+                .get(kid)
+                .ok_or_else(|| unknown_key(issuer_id, kid))?;
+            Ok((issuer, key))
+        }
     }
 
     /// [`TrustStore::lookup`], with the store's shared id and kid (see [`Entry`]).
@@ -418,9 +425,8 @@ impl TrustStore {
         issued_at: Timestamp,
         now: Timestamp,
     ) -> Result<(&TrustedIssuer, &TrustedKey)> {
-        let (issuer, key) = self.lookup(issuer_id, kid)?;
-        key.check(issuer_id, issued_at, now)?;
-        Ok((issuer, key))
+        self.entry_for(issuer_id, kid, issued_at, now)
+            .map(|e| (e.issuer, e.key))
     }
 
     /// [`TrustStore::key_for`], as an [`Entry`].
