@@ -32,17 +32,28 @@ use std::time::Instant;
 /// The system allocator, counting allocations.
 struct Counting;
 static ALLOCS: AtomicU64 = AtomicU64::new(0);
+/// Allocations by size: up to 128 bytes (glibc's fast bins), 512, 1024, 4096, and larger.
+static SIZES: [AtomicU64; 5] = [const { AtomicU64::new(0) }; 5];
+
+fn count(size: usize) {
+    ALLOCS.fetch_add(1, Ordering::Relaxed);
+    let bucket = [128, 512, 1024, 4096]
+        .iter()
+        .take_while(|&&b| size > b)
+        .count();
+    SIZES[bucket].fetch_add(1, Ordering::Relaxed);
+}
 
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, l: Layout) -> *mut u8 {
-        ALLOCS.fetch_add(1, Ordering::Relaxed);
+        count(l.size());
         unsafe { System.alloc(l) }
     }
     unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
         unsafe { System.dealloc(p, l) }
     }
     unsafe fn realloc(&self, p: *mut u8, l: Layout, n: usize) -> *mut u8 {
-        ALLOCS.fetch_add(1, Ordering::Relaxed);
+        count(n);
         unsafe { System.realloc(p, l, n) }
     }
 }
@@ -84,6 +95,7 @@ fn main() {
     assert!(g.check_at(&reqs[0], now).is_allowed());
     assert!(g.check_at(&reqs[0], now).is_allowed());
     perf_control("enable");
+    let sizes0 = SIZES.each_ref().map(|c| c.load(Ordering::Relaxed));
     let (a0, t0, c0) = (ALLOCS.load(Ordering::Relaxed), Instant::now(), cpu_ns());
     for i in 0..n {
         let r = &reqs[i % reqs.len()];
@@ -97,6 +109,15 @@ fn main() {
         dc as f64 / 1e3 / n as f64,
         dt.as_secs_f64() * 1e6 / n as f64,
         da as f64 / n as f64
+    );
+    let per = |i: usize| (SIZES[i].load(Ordering::Relaxed) - sizes0[i]) as f64 / n as f64;
+    println!(
+        "  by size: <=128 B {:.1}, <=512 B {:.1}, <=1 KB {:.1}, <=4 KB {:.1}, larger {:.2}",
+        per(0),
+        per(1),
+        per(2),
+        per(3),
+        per(4)
     );
 }
 

@@ -75,6 +75,10 @@ where
 {
     let mut best: Option<(usize, usize)> = None;
     for (i, k) in keys.into_iter().enumerate() {
+        // A key without a wildcard matches only itself: others need no parse.
+        if !k.ends_with('*') && k != action {
+            continue;
+        }
         let Ok(p) = PermPattern::parse(k) else {
             continue;
         };

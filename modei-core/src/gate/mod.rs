@@ -853,10 +853,13 @@ impl Gate {
         now: Timestamp,
     ) -> Result<(Arc<Cached>, bool, Vec<Warning>)> {
         let wire = token.as_bytes().trim_ascii();
-        if let Some(c) = self.cache.get(wire) {
-            let warnings = self.recheck(&c.passport, now)?;
-            return Ok((c, true, warnings));
-        }
+        let miss = match self.cache.get(wire) {
+            Ok(c) => {
+                let warnings = self.recheck(&c.passport, now)?;
+                return Ok((c, true, warnings));
+            }
+            Err(miss) => miss,
+        };
         // A JWT passport keeps the request's own bytes (no copy of the token): they become the
         // cache key below.
         let passport = self.verifier.verify_shared(token, now)?;
@@ -873,7 +876,7 @@ impl Gate {
                 s if **s == *wire => s.clone(),
                 _ => Arc::from(wire),
             };
-            self.cache.insert(key, entry.clone(), |v| {
+            self.cache.insert(miss, key, entry.clone(), |v| {
                 now.plus_millis(-lee) >= v.passport.expires_at
             });
         }
@@ -1591,6 +1594,7 @@ mod tests {
         let cached_bytes = |wire: &[u8]| {
             g.cache
                 .get(wire)
+                .ok()
                 .map(|c| c.passport.signed_bytes().as_ptr())
         };
 
