@@ -153,58 +153,23 @@ fn b64url_decode_into(s: &[u8], what: &str, out: &mut [u8]) -> Result<usize> {
 
 /// Decodes whole quads of base64url into `out` (which has two bytes of slack at the end):
 /// returns the bytes written and whether any character was outside the alphabet (the caller
-/// then names the first one). No branch per character: an invalid character sets a bit no
-/// valid one has, tested once at the end.
+/// then names the first one).
 ///
-/// Natively, four tables of 32-bit values each already shifted to its character's place in the
-/// 24-bit group (4 KB, invalid = bit 31): four lookups and three ORs per quad, two quads
-/// stored as one 8-byte word (one bounds check per eight characters).
+/// Natively with `base64-simd` (whole quads only, so padding bits never arise; the tail and
+/// every error message stay ours): a JWT payload of ~900 characters decodes in ~70 ns instead
+/// of ~400 ns with the best scalar table decoder we had (four shifted tables, two quads per
+/// store), which was 1 % of a cold gate check.
 #[cfg(not(target_family = "wasm"))]
 fn decode_quads(s: &[u8], out: &mut [u8]) -> (usize, bool) {
-    static QUAD: [[u32; 256]; 4] = {
-        let mut t = [[1 << 31; 256]; 4];
-        let mut c = 0;
-        while c < 256 {
-            let v = B64URL[c];
-            if v != INVALID {
-                let v = v as u32;
-                t[0][c] = v << 18;
-                t[1][c] = v << 12;
-                t[2][c] = v << 6;
-                t[3][c] = v;
-            }
-            c += 1;
-        }
-        t
+    debug_assert_eq!(s.len() % 4, 0);
+    let n = s.len() / 4 * 3;
+    let Some(dst) = out.get_mut(..n) else {
+        return (0, true);
     };
-    let quad = |q: &[u8]| {
-        QUAD[0][usize::from(q[0])]
-            | QUAD[1][usize::from(q[1])]
-            | QUAD[2][usize::from(q[2])]
-            | QUAD[3][usize::from(q[3])]
-    };
-    let mut seen = 0u32;
-    let mut at = 0;
-    // Two quads at a time, stored as one 8-byte word (six bytes and two of slack).
-    let mut octets = s.chunks_exact(8);
-    for c in &mut octets {
-        let (hi, lo) = (quad(&c[..4]), quad(&c[4..]));
-        seen |= hi | lo;
-        let n = (u64::from(hi) << 40) | (u64::from(lo) << 16);
-        if let Some(dst) = out.get_mut(at..at + 8) {
-            dst.copy_from_slice(&n.to_be_bytes());
-        }
-        at += 6;
+    match base64_simd::URL_SAFE_NO_PAD.decode(s, base64_simd::Out::from_slice(dst)) {
+        Ok(decoded) => (decoded.len(), false),
+        Err(_) => (0, true),
     }
-    if let q @ [_, _, _, _] = octets.remainder() {
-        let n = quad(q);
-        seen |= n;
-        if let Some(dst) = out.get_mut(at..at + 4) {
-            dst.copy_from_slice(&(n << 8).to_be_bytes());
-        }
-        at += 3;
-    }
-    (at, seen >> 31 != 0)
 }
 
 /// [`decode_quads`] for WebAssembly, with the one 256-byte table (its size budget is tighter
@@ -1473,10 +1438,12 @@ mod tests {
         /// non-canonical trailing bits) on every input: the same bytes, or both refuse.
         #[test]
         fn base64url_agrees_with_base64ct(
-            bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..64),
+            bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..1024),
             noise in proptest::collection::vec(
                 proptest::sample::select(b"AQgw_-09azZ=+/ .\n\xff".to_vec()), 0..40),
             cut in 0usize..4,
+            at in proptest::prelude::any::<proptest::sample::Index>(),
+            stray in proptest::sample::select(b"=+/ .\n\x00\xff".to_vec()),
         ) {
             use base64ct::Encoding;
             let enc = base64ct::Base64UrlUnpadded::encode_string(&bytes);
@@ -1489,6 +1456,24 @@ mod tests {
                 .ok()
                 .and_then(|t| base64ct::Base64UrlUnpadded::decode_vec(t).ok());
             proptest::prop_assert_eq!(ours, theirs);
+            // One character outside the alphabet anywhere (natively, the SIMD decoder's blocks
+            // and the scalar tail alike): refused, and named.
+            let mut one = base64ct::Base64UrlUnpadded::encode_string(&bytes).into_bytes();
+            if !one.is_empty() {
+                let i = at.index(one.len());
+                one[i] = stray;
+                let e = b64url_decode_strict(&one, "x").unwrap_err();
+                let named = match stray {
+                    b'=' => "padding".to_owned(),
+                    b'+' | b'/' => "standard base64".to_owned(),
+                    c => format!("0x{c:02x}"),
+                };
+                // A short string can be refused for its length before any character is read.
+                proptest::prop_assert!(
+                    e.detail().contains(&named) || e.detail().contains("length"),
+                    "{}", e.detail()
+                );
+            }
         }
     }
 
