@@ -156,9 +156,9 @@ fn b64url_decode_into(s: &[u8], what: &str, out: &mut [u8]) -> Result<usize> {
 /// then names the first one).
 ///
 /// Natively with `base64-simd` (whole quads only, so padding bits never arise; the tail and
-/// every error message stay ours): a JWT payload of ~900 characters decodes in ~70 ns instead
-/// of ~400 ns with the best scalar table decoder we had (four shifted tables, two quads per
-/// store), which was 1 % of a cold gate check.
+/// every error message stay ours): ~70 ns for a JWT payload of ~900 characters in cache; in a
+/// cold gate check, which reads the new token from memory here first, the decode's share went
+/// from 1.1–1.3 % with our best scalar decoder (four pre-shifted tables) to 0.6 % (`perf`).
 #[cfg(not(target_family = "wasm"))]
 fn decode_quads(s: &[u8], out: &mut [u8]) -> (usize, bool) {
     debug_assert_eq!(s.len() % 4, 0);
@@ -1468,11 +1468,7 @@ mod tests {
                     b'+' | b'/' => "standard base64".to_owned(),
                     c => format!("0x{c:02x}"),
                 };
-                // A short string can be refused for its length before any character is read.
-                proptest::prop_assert!(
-                    e.detail().contains(&named) || e.detail().contains("length"),
-                    "{}", e.detail()
-                );
+                proptest::prop_assert!(e.detail().contains(&named), "{}", e.detail());
             }
         }
     }
