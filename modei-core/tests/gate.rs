@@ -1569,3 +1569,23 @@ fn pinned_passports_share_a_merged_set_only_with_the_same_constraints() {
         json!(3)
     );
 }
+
+/// The JSON form's `heartbeat` lands in the store the gate is built with, also when the host
+/// sets the store after parsing (as the bindings do for Redis): it was once written into the
+/// default in-memory store at parse time and lost.
+#[test]
+fn config_heartbeat_goes_to_the_final_state_store() {
+    use modei_core::state::{MemoryStateStore, StateStore};
+    let cfg = GateConfig::from_value(
+        &json!({"gate_id": "gate_hb", "heartbeat": "2026-03-02T12:00:00Z"}),
+        "gate.json",
+    )
+    .unwrap();
+    let store = Arc::new(MemoryStateStore::new());
+    assert_eq!(store.last_heartbeat("gate_hb").unwrap(), None);
+    let _gate = Gate::new(cfg.with_state(store.clone())).unwrap();
+    assert_eq!(
+        store.last_heartbeat("gate_hb").unwrap(),
+        Some(Timestamp::parse_rfc3339("2026-03-02T12:00:00Z").unwrap())
+    );
+}

@@ -122,6 +122,10 @@ pub struct GateConfig {
     /// same chains: sequences stay contiguous across replicas and each replica's log holds its
     /// segment (the log must accept [`AttestationLog::append_shared`]).
     pub shared_chains: bool,
+    /// A Supravision heartbeat (for `core:safety:fail_closed`) recorded in the state store when
+    /// the gate is built: the JSON form's `heartbeat`. Recorded then, not when the JSON is read,
+    /// so it lands in the store the gate ends up with (a Redis store set after parsing too).
+    pub heartbeat: Option<Timestamp>,
 }
 
 impl fmt::Debug for GateConfig {
@@ -165,6 +169,7 @@ impl GateConfig {
             max_holds: 10_000,
             checkpoints: true,
             shared_chains: false,
+            heartbeat: None,
         }
     }
 
@@ -382,7 +387,7 @@ impl GateConfig {
             Some(Value::String(t)) => {
                 let at = Timestamp::parse_rfc3339(t)
                     .map_err(|e| e.at(&format!("{origin}: heartbeat")))?;
-                cfg.state.record_heartbeat(gate_id, at)?;
+                cfg.heartbeat = Some(at);
             }
             Some(_) => return Err(bad("heartbeat", "must be an RFC 3339 string".into())),
         }

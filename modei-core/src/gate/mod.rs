@@ -266,6 +266,7 @@ impl Gate {
             max_holds,
             checkpoints,
             shared_chains,
+            heartbeat,
         } = config;
         if gate_id.is_empty() || gate_id.len() > 256 || gate_id.chars().any(char::is_control) {
             return Err(Error::new(
@@ -320,6 +321,9 @@ impl Gate {
         enforcer.set_settings(EnforcerSettings { hold_ttl_ms });
         let anon_effective = anonymous.constraints();
         let anon_set = enforcer.parse(&anon_effective)?;
+        if let Some(at) = heartbeat {
+            state.record_heartbeat(&gate_id, at)?;
+        }
         Ok(Gate {
             gate_id,
             profile,
