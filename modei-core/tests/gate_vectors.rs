@@ -9,7 +9,7 @@
 
 mod common;
 use modei_core::envelope::Permission;
-use modei_core::gate::{Gate, GateConfig, GateRequest};
+use modei_core::gate::{sign_pop, Gate, GateConfig, GateRequest};
 use modei_core::keys::SigningKey;
 use modei_core::passport::JwtIssue;
 use modei_core::time::{FixedClock, Timestamp};
@@ -88,6 +88,10 @@ struct V {
     evaluations: Vec<(&'static str, &'static str)>,
     /// The config's `catalogs`, if any.
     catalogs: Option<Value>,
+    /// More config members (heartbeat, revocation, ...), merged over the base config.
+    config: Option<Value>,
+    /// Sign a proof of possession over the request with this seed (`key(i)`; 2 is the agent).
+    pop_key: Option<u8>,
 }
 
 fn v(name: &'static str, about: &'static str, passport: Option<String>, request: Value) -> V {
@@ -102,6 +106,8 @@ fn v(name: &'static str, about: &'static str, passport: Option<String>, request:
         reason: None,
         evaluations: vec![],
         catalogs: None,
+        config: None,
+        pop_key: None,
     }
 }
 
@@ -129,6 +135,14 @@ impl V {
     }
     fn catalogs(mut self, c: Value) -> V {
         self.catalogs = Some(c);
+        self
+    }
+    fn config(mut self, members: Value) -> V {
+        self.config = Some(members);
+        self
+    }
+    fn pop(mut self, signer: u8) -> V {
+        self.pop_key = Some(signer);
         self
     }
 }
@@ -197,8 +211,6 @@ fn cases() -> Vec<V> {
     );
     let domains =
         day_passport(json!({"web:*": {"core:scope:domain_allowlist": ["*.example.com"]}}));
-    let r = |action: &str| json!({"action": action});
-    let rc = |action: &str, c: i64| json!({"action": action, "cost_cents": c});
     let s = |x: &str| Some(x.to_string());
     vec![
         v(
@@ -564,6 +576,497 @@ fn cases() -> Vec<V> {
         .prior(NOW_MS - 1000, rc("search:hotels", 5), 1)
         .expect("allow", None, &[("core:cost:max_per_action", "allow")]),
     ]
+    .into_iter()
+    .chain(safety_and_time())
+    .chain(scope_and_data())
+    .chain(rate_cost_approval())
+    .chain(rules_and_keys())
+    .chain(revocation_and_pop())
+    .collect()
+}
+
+/// A day passport granting `perms`, as a request's passport.
+fn day(perms: Value) -> Option<String> {
+    Some(day_passport(perms))
+}
+
+fn r(action: &str) -> Value {
+    json!({"action": action})
+}
+
+fn rc(action: &str, cost: i64) -> Value {
+    json!({"action": action, "cost_cents": cost})
+}
+
+fn rt(action: &str, target: &str) -> Value {
+    json!({"action": action, "target": target})
+}
+
+fn rm(action: &str, metadata: Value) -> Value {
+    json!({"action": action, "metadata": metadata})
+}
+
+/// `core:safety:*` and `core:time:*` (docs/constraints.md § Safety, § Temporal).
+fn safety_and_time() -> Vec<V> {
+    const FC: &str = "core:safety:fail_closed";
+    const AN: &str = "core:safety:anomaly_suspend";
+    const OH: &str = "core:time:operating_hours";
+    const BW: &str = "core:time:blackout_windows";
+    let fail_closed = day(json!({"x:*": {FC: true}}));
+    let anomaly = day(json!({"x:*": {AN: true}}));
+    let hours = |h: Value| day(json!({"x:*": {OH: h}}));
+    let blackout = |w: Value| day(json!({"x:*": {BW: [w]}}));
+    vec![
+        v(
+            "fail_closed_no_heartbeat",
+            "no heartbeat at all blocks",
+            fail_closed.clone(),
+            r("x:y"),
+        )
+        .expect("block", Some(FC), &[(FC, "block")]),
+        v(
+            "fail_closed_heartbeat_at_limit",
+            "a heartbeat exactly 120 s old is fresh",
+            fail_closed.clone(),
+            r("x:y"),
+        )
+        .config(json!({"heartbeat": rfc(NOW_MS - 120_000)}))
+        .expect("allow", None, &[(FC, "allow")]),
+        v(
+            "fail_closed_heartbeat_stale",
+            "a heartbeat 120.001 s old blocks",
+            fail_closed.clone(),
+            r("x:y"),
+        )
+        .config(json!({"heartbeat": rfc(NOW_MS - 120_001)}))
+        .expect("block", Some(FC), &[(FC, "block")]),
+        v(
+            "fail_closed_own_max_age",
+            "max_age_seconds 10: a heartbeat 11 s old blocks",
+            day(json!({"x:*": {FC: {"max_age_seconds": 10}}})),
+            r("x:y"),
+        )
+        .config(json!({"heartbeat": rfc(NOW_MS - 11_000)}))
+        .expect("block", Some(FC), &[(FC, "block")]),
+        v(
+            "anomaly_below_min_events",
+            "nine actions in 5 minutes (this one included), no baseline: under min_events 10",
+            anomaly.clone(),
+            r("x:y"),
+        )
+        .prior(NOW_MS - 1000, r("x:y"), 8)
+        .expect("allow", None, &[(AN, "allow")]),
+        v(
+            "anomaly_at_min_events",
+            "the tenth action in 5 minutes against an empty baseline is held",
+            anomaly.clone(),
+            r("x:y"),
+        )
+        .prior(NOW_MS - 1000, r("x:y"), 9)
+        .expect("request_hold", Some(AN), &[(AN, "request_hold")]),
+        v(
+            "hours_start_inclusive_new_york",
+            "07:00-08:00 America/New_York; 12:00:30 UTC is 07:00:30 EST",
+            hours(json!({"start": "07:00", "end": "08:00", "timezone": "America/New_York"})),
+            r("x:y"),
+        )
+        .expect("allow", None, &[(OH, "allow")]),
+        v(
+            "hours_day_not_listed",
+            "all day Tuesday and Wednesday; the clock is a Monday",
+            hours(json!({"start": "00:00", "end": "24:00", "days": ["tue", "wed"]})),
+            r("x:y"),
+        )
+        .expect("block", Some(OH), &[(OH, "block")]),
+        v(
+            "hours_overnight_from_sunday",
+            "22:00-13:00 starting Sunday covers Monday 12:00:30",
+            hours(json!({"start": "22:00", "end": "13:00", "days": ["sun"]})),
+            r("x:y"),
+        )
+        .expect("allow", None, &[(OH, "allow")]),
+        v(
+            "hours_overnight_starts_monday",
+            "22:00-13:00 on Mondays: Monday noon belongs to Sunday's window, not listed",
+            hours(json!({"start": "22:00", "end": "13:00", "days": ["mon"]})),
+            r("x:y"),
+        )
+        .expect("block", Some(OH), &[(OH, "block")]),
+        v(
+            "hours_any_of_list",
+            "a list of schedules: inside any one allows",
+            hours(json!([{"start": "01:00", "end": "02:00"}, {"start": "12:00", "end": "12:01"}])),
+            r("x:y"),
+        )
+        .expect("allow", None, &[(OH, "allow")]),
+        v(
+            "blackout_end_exclusive",
+            "a window ending at the clock does not cover it",
+            blackout(json!({"start": "2026-03-02T12:00:00Z", "end": "2026-03-02T12:00:30Z"})),
+            r("x:y"),
+        )
+        .expect("allow", None, &[(BW, "allow")]),
+        v(
+            "blackout_start_inclusive",
+            "a window starting at the clock covers it",
+            blackout(json!({"start": "2026-03-02T12:00:30Z", "end": "2026-03-02T13:00:00Z"})),
+            r("x:y"),
+        )
+        .expect("block", Some(BW), &[(BW, "block")]),
+        v(
+            "blackout_recurring",
+            "a daily 12:00-12:01 UTC blackout",
+            blackout(json!({"start": "12:00", "end": "12:01", "timezone": "UTC"})),
+            r("x:y"),
+        )
+        .expect("block", Some(BW), &[(BW, "block")]),
+    ]
+}
+
+/// `core:scope:*`, `core:data:*` and target canonicalisation (§ Scope, § Data, § 5 Targets).
+fn scope_and_data() -> Vec<V> {
+    const AA: &str = "core:scope:action_allowlist";
+    const AB: &str = "core:scope:action_blocklist";
+    const DA: &str = "core:scope:domain_allowlist";
+    const DB: &str = "core:scope:domain_blocklist";
+    const RO: &str = "core:data:read_only";
+    const PII: &str = "core:data:no_pii_export";
+    let allow_read = day(json!({"*": {AA: ["mail:read"]}}));
+    let evil = day(json!({"web:*": {DB: ["evil.com"]}}));
+    let sub = day(json!({"web:*": {DA: ["*.example.com"]}}));
+    let read_only = day(json!({"*": {RO: true}}));
+    let pii = day(json!({"*": {PII: true}}));
+    vec![
+        v(
+            "action_allowlist_case_folded",
+            "`Mail:Read` is compared lowercased",
+            allow_read.clone(),
+            r("Mail:Read"),
+        )
+        .expect("allow", None, &[(AA, "allow")]),
+        v(
+            "action_allowlist_other",
+            "an action not on the allowlist",
+            allow_read.clone(),
+            r("mail:send"),
+        )
+        .expect("block", Some(AA), &[(AA, "block")]),
+        v(
+            "blocklist_beats_allowlist",
+            "the blocklist runs first",
+            day(json!({"*": {AA: ["mail:read"], AB: ["mail:*"]}})),
+            r("mail:read"),
+        )
+        .expect("block", Some(AB), &[(AB, "block")]),
+        v(
+            "domain_blocklist_canonical",
+            "`EVIL.com.:443` is evil.com",
+            evil.clone(),
+            rt("web:get", "https://EVIL.com.:443/x"),
+        )
+        .expect("block", Some(DB), &[(DB, "block")]),
+        v(
+            "domain_blocklist_exact_only",
+            "`evil.com` does not name its subdomains",
+            evil.clone(),
+            rt("web:get", "https://sub.evil.com/"),
+        )
+        .expect("allow", None, &[(DB, "allow")]),
+        v(
+            "domain_allowlist_apex_not_covered",
+            "`*.example.com` does not cover the apex",
+            sub.clone(),
+            rt("web:get", "https://example.com/"),
+        )
+        .expect("block", Some(DA), &[(DA, "block")]),
+        v(
+            "domain_allowlist_dot_covers_apex",
+            "`.example.com` covers the apex",
+            day(json!({"web:*": {DA: [".example.com"]}})),
+            rt("web:get", "example.com"),
+        )
+        .expect("allow", None, &[(DA, "allow")]),
+        v(
+            "domain_allowlist_label_boundary",
+            "`*.example.com` does not cover example.com.evil.net",
+            sub.clone(),
+            rt("web:get", "https://api.example.com.evil.net/"),
+        )
+        .expect("block", Some(DA), &[(DA, "block")]),
+        v(
+            "domain_allowlist_suffix_not_label",
+            "`*.example.com` does not cover evilexample.com",
+            sub.clone(),
+            rt("web:get", "https://evilexample.com/"),
+        )
+        .expect("block", Some(DA), &[(DA, "block")]),
+        v(
+            "domain_allowlist_idna",
+            "a Unicode host is compared in its ASCII form",
+            day(json!({"web:*": {DA: ["xn--bcher-kva.example"]}})),
+            rt("web:get", "https://BÜCHER.example/"),
+        )
+        .expect("allow", None, &[(DA, "allow")]),
+        v(
+            "domain_allowlist_resource_target",
+            "a resource has no host: the allowlist blocks",
+            sub.clone(),
+            rt("web:get", "db:customers"),
+        )
+        .expect("block", Some(DA), &[(DA, "block")]),
+        v(
+            "domain_allowlist_no_target",
+            "no target under an allowlist blocks",
+            sub.clone(),
+            r("web:get"),
+        )
+        .expect("block", Some(DA), &[(DA, "block")]),
+        v(
+            "target_userinfo_refused",
+            "userinfo in a target is refused before any constraint",
+            sub.clone(),
+            rt("web:get", "https://evil.com@api.example.com/"),
+        )
+        .expect("block", Some("request_invalid"), &[]),
+        v(
+            "read_only_write_verb",
+            "`files:deleteAll` has the word `delete`",
+            read_only.clone(),
+            r("files:deleteAll"),
+        )
+        .expect("block", Some(RO), &[(RO, "block")]),
+        v(
+            "read_only_word_not_substring",
+            "`postgres:query` is a read (`post` only as a word)",
+            read_only.clone(),
+            r("postgres:query"),
+        )
+        .expect("allow", None, &[(RO, "allow")]),
+        v(
+            "read_only_method_post",
+            "metadata.method POST is a write",
+            read_only.clone(),
+            rm("files:list", json!({"method": "POST"})),
+        )
+        .expect("block", Some(RO), &[(RO, "block")]),
+        v(
+            "read_only_method_get",
+            "metadata.method `get` is a read",
+            read_only.clone(),
+            rm("files:list", json!({"method": "get"})),
+        )
+        .expect("allow", None, &[(RO, "allow")]),
+        v(
+            "pii_card_luhn",
+            "a Luhn-valid card number grouped by spaces",
+            pii.clone(),
+            rm("report:send", json!({"note": "card 4111 1111 1111 1111"})),
+        )
+        .expect("block", Some(PII), &[(PII, "block")]),
+        v(
+            "pii_card_not_luhn",
+            "the same digits failing Luhn",
+            pii.clone(),
+            rm("report:send", json!({"note": "card 4111 1111 1111 1112"})),
+        )
+        .expect("allow", None, &[(PII, "allow")]),
+        v(
+            "pii_ssn_nested",
+            "a US SSN deep in the metadata",
+            pii.clone(),
+            rm("report:send", json!({"rows": [{"ssn": "123-45-6789"}]})),
+        )
+        .expect("block", Some(PII), &[(PII, "block")]),
+        v(
+            "pii_ssn_area_666",
+            "area 666 is never issued",
+            pii.clone(),
+            rm("report:send", json!({"ssn": "666-45-6789"})),
+        )
+        .expect("allow", None, &[(PII, "allow")]),
+        v(
+            "pii_email",
+            "an e-mail address",
+            pii.clone(),
+            rm("report:send", json!({"to": "alice@example.com"})),
+        )
+        .expect("block", Some(PII), &[(PII, "block")]),
+        v(
+            "pii_bare_nine_digits",
+            "a bare 9-digit number is not flagged",
+            pii.clone(),
+            rm("report:send", json!({"n": "123456789"})),
+        )
+        .expect("allow", None, &[(PII, "allow")]),
+    ]
+}
+
+/// `core:rate:*`, `core:cost:*`, `core:approval:*` (§ Rate, § Cost, § Approval).
+fn rate_cost_approval() -> Vec<V> {
+    const PH: &str = "core:rate:max_per_hour";
+    const PD: &str = "core:rate:max_per_day";
+    const PM: &str = "core:rate:max_per_minute";
+    const MC: &str = "core:cost:max_cumulative";
+    const AT: &str = "core:cost:approval_threshold";
+    const AR: &str = "core:approval:required";
+    const AF: &str = "core:approval:for_actions";
+    let hour = day(json!({"api:*": {PH: 2}}));
+    let per_day = day(json!({"api:*": {PD: 2}}));
+    let threshold = day(json!({"buy:*": {AT: 2000}}));
+    let reserve = day(json!({"buy:*": {MC: 3000, AT: 2000}}));
+    let for_pay = day(json!({"*": {AF: ["pay:*"]}}));
+    vec![
+        v("rate_hour_previous_hour", "two at 11:59:59.999 do not count in the 12:00 hour", hour.clone(), r("api:get"))
+            .prior(NOW_MS - 30_001, r("api:get"), 2)
+            .expect("allow", None, &[(PH, "allow")]),
+        v("rate_hour_full", "two at 12:00:00.000, limit 2", hour.clone(), r("api:get"))
+            .prior(NOW_MS - 30_000, r("api:get"), 2)
+            .expect("block", Some(PH), &[(PH, "block")]),
+        v("rate_day_previous_day", "two at 23:59:59.999 the day before do not count", per_day.clone(), r("api:get"))
+            .prior(T0 - 1, r("api:get"), 2)
+            .expect("allow", None, &[(PD, "allow")]),
+        v("rate_day_full", "two at 00:00:00.000 today, limit 2", per_day.clone(), r("api:get"))
+            .prior(T0, r("api:get"), 2)
+            .expect("block", Some(PD), &[(PD, "block")]),
+        v("rate_zero", "a limit of 0 allows nothing", day(json!({"api:*": {PM: 0}})), r("api:get"))
+            .expect("block", Some(PM), &[(PM, "block")]),
+        v("rate_blocked_not_counted", "limit 3 per hour: two allowed and three blocked (over max_per_action) earlier; blocked actions do not count", day(json!({"api:*": {PH: 3, "core:cost:max_per_action": 10}})), r("api:get"))
+            .prior(NOW_MS - 1000, r("api:get"), 2)
+            .prior(NOW_MS - 500, rc("api:get", 11), 3)
+            .expect("allow", None, &[(PH, "allow"), ("core:cost:max_per_action", "allow")]),
+        v("approval_threshold_at_value", "a cost equal to the threshold is held", threshold.clone(), rc("buy:x", 2000))
+            .expect("request_hold", Some(AT), &[(AT, "request_hold")]),
+        v("approval_threshold_below", "one cent under the threshold", threshold.clone(), rc("buy:x", 1999))
+            .expect("allow", None, &[(AT, "allow")]),
+        v("cumulative_window_hour", "an hourly cap: last hour's spend does not count", day(json!({"buy:*": {MC: 1000, "core:cost:cumulative_window": "hour"}})), rc("buy:x", 1000))
+            .prior(NOW_MS - 30_001, rc("buy:x", 1000), 1)
+            .expect("allow", None, &[(MC, "allow")]),
+        v("cumulative_window_total", "a lifetime cap: yesterday's spend counts", day(json!({"buy:*": {MC: 1000, "core:cost:cumulative_window": "total"}})), rc("buy:x", 1))
+            .prior(T0 - 1, rc("buy:x", 1000), 1)
+            .expect("block", Some(MC), &[(MC, "block")]),
+        v("held_spend_reserved_over", "a held 2000 is reserved: 2000 + 1001 would exceed 3000", reserve.clone(), rc("buy:x", 1001))
+            .prior(NOW_MS - 1000, rc("buy:x", 2000), 1)
+            .expect("block", Some(MC), &[(MC, "block")]),
+        v("held_spend_reserved_to_cap", "a held 2000 is reserved: 2000 + 1000 reaches 3000", reserve.clone(), rc("buy:x", 1000))
+            .prior(NOW_MS - 1000, rc("buy:x", 2000), 1)
+            .expect("allow", None, &[(MC, "allow"), (AT, "allow")]),
+        v("approval_required", "every action is held", day(json!({"x:*": {AR: true}})), r("x:y"))
+            .expect("request_hold", Some(AR), &[(AR, "request_hold")]),
+        v("approval_for_actions_match", "`pay:*` holds pay:card", for_pay.clone(), r("pay:card"))
+            .expect("request_hold", Some(AF), &[(AF, "request_hold")]),
+        v("approval_for_actions_bare", "`pay:*` does not cover `pay`", for_pay.clone(), r("pay"))
+            .expect("allow", None, &[(AF, "allow")]),
+    ]
+}
+
+/// CEL rules, unknown and invalid keys, recorded terms (§ CEL rules, § 3, § Recorded terms).
+fn rules_and_keys() -> Vec<V> {
+    const CEL: &str = "core:cel:rules";
+    let rules = |r: Value| day(json!({"x:*": {CEL: r}}));
+    vec![
+        v("unknown_constraint", "an unknown key fails closed", day(json!({"x:*": {"acme:custom": 1}})), r("x:y"))
+            .expect("block", Some("unknown_constraint"), &[]),
+        v("constraint_invalid_float", "a limit must be a JSON integer", day(json!({"x:*": {"core:rate:max_per_minute": 5.0}})), r("x:y"))
+            .expect("block", Some("constraint_invalid"), &[]),
+        v("cel_compile_error", "a rule that does not parse", rules(json!([{"expr": "request.cost_cents +"}])), r("x:y"))
+            .expect("block", Some("cel_error"), &[]),
+        v("cel_runtime_error_blocks", "a rule that fails at run time (no such metadata field) blocks", rules(json!([{"expr": "request.metadata.missing > 1"}])), r("x:y"))
+            .expect("block", Some(CEL), &[(CEL, "block")]),
+        v("cel_on_false_hold", "a false rule with on_false request_hold", rules(json!([{"expr": "request.cost_cents < 100", "on_false": "request_hold"}])), rc("x:y", 100))
+            .expect("request_hold", Some(CEL), &[(CEL, "request_hold")]),
+        v("cel_int_arithmetic", "JSON integers are CEL ints: metadata.count * 2 and cost_cents + 1", rules(json!([{"expr": "request.metadata.count * 2 == 10 && request.cost_cents + 1 == 8"}])), json!({"action": "x:y", "cost_cents": 7, "metadata": {"count": 5}}))
+            .expect("allow", None, &[(CEL, "allow")]),
+        v("cel_now_and_passport", "`now` is Unix ms; `passport.issuer` is the root issuer", rules(json!([{"expr": "now == 1772452830000 && passport.issuer == 'acme'"}])), r("x:y"))
+            .expect("allow", None, &[(CEL, "allow")]),
+        v("recorded_terms_not_enforced", "pricing and SLA terms are carried, never evaluated", day(json!({"x:*": {"core:pricing:per_call_cents": 5, "core:sla:response_time_ms": 100}})), r("x:y"))
+            .expect("allow", None, &[]),
+        v("recorded_term_invalid", "platform fee basis points above 10000 are refused", day(json!({"x:*": {"core:platform_fee:basis_points": 99990}})), r("x:y"))
+            .expect("block", Some("constraint_invalid"), &[]),
+        v("negative_cost_refused", "cost_cents below 0 is not a request", day(json!({"x:*": {}})), rc("x:y", -1))
+            .expect("block", Some("request_invalid"), &[]),
+    ]
+}
+
+/// Revocation, the L1 nonce check, and L3's freshness, timestamp window and PoP (docs/gate.md § 3).
+fn revocation_and_pop() -> Vec<V> {
+    let plain = day(json!({"a:b": {}}));
+    let revocation = |age_ms: i64, revoked: &[&str]| json!({"revocation": {"version": 1, "as_of": rfc(NOW_MS - age_ms), "passports": revoked}});
+    let l3 = |nonce: &str, ts: i64| json!({"action": "a:b", "nonce": nonce, "timestamp": ts});
+    vec![
+        v(
+            "revoked_passport",
+            "the passport id is on the revocation list",
+            plain.clone(),
+            r("a:b"),
+        )
+        .config(revocation(0, &["pp_vec"]))
+        .expect("block", Some("passport_revoked"), &[]),
+        v(
+            "l1_nonce_checked_when_present",
+            "L1 checks a nonce it is given",
+            plain.clone(),
+            l3("n-9", NOW_MS),
+        )
+        .prior(NOW_MS - 1000, l3("n-9", NOW_MS - 1000), 1)
+        .expect("block", Some("replay_detected"), &[]),
+        v(
+            "l3_pop_valid",
+            "L3, revocation data 60 s old (fresh), PoP by the agent key",
+            plain.clone(),
+            l3("n-l3-1", NOW_MS),
+        )
+        .profile("L3")
+        .config(revocation(60_000, &[]))
+        .pop(2),
+        v(
+            "l3_pop_required",
+            "L3 without a PoP",
+            plain.clone(),
+            l3("n-l3-2", NOW_MS),
+        )
+        .profile("L3")
+        .config(revocation(0, &[]))
+        .expect("block", Some("pop_required"), &[]),
+        v(
+            "l3_pop_wrong_key",
+            "L3, the PoP signed by another key",
+            plain.clone(),
+            l3("n-l3-3", NOW_MS),
+        )
+        .profile("L3")
+        .config(revocation(0, &[]))
+        .pop(5)
+        .expect("block", Some("pop_invalid"), &[]),
+        v(
+            "l3_revocation_stale",
+            "L3, revocation data 60.001 s old",
+            plain.clone(),
+            l3("n-l3-4", NOW_MS),
+        )
+        .profile("L3")
+        .config(revocation(60_001, &[]))
+        .pop(2)
+        .expect("block", Some("revocation_stale"), &[]),
+        v(
+            "l3_no_revocation_source",
+            "L3 without any revocation source",
+            plain.clone(),
+            l3("n-l3-5", NOW_MS),
+        )
+        .profile("L3")
+        .pop(2)
+        .expect("block", Some("revocation_stale"), &[]),
+        v(
+            "l3_timestamp_window",
+            "L3's window is 60 s: 60.001 s old is replay",
+            plain.clone(),
+            l3("n-l3-6", NOW_MS - 60_001),
+        )
+        .profile("L3")
+        .config(revocation(0, &[]))
+        .pop(2)
+        .expect("block", Some("replay_detected"), &[]),
+    ]
 }
 
 fn generate() -> BTreeMap<String, Vec<u8>> {
@@ -574,9 +1077,17 @@ fn generate() -> BTreeMap<String, Vec<u8>> {
             if let Some(p) = &c.passport {
                 request["passport"] = json!(p);
             }
+            if let Some(k) = c.pop_key {
+                let req: GateRequest = serde_json::from_value(request.clone()).unwrap();
+                let pop = sign_pop(&key(k), "gate_vectors", "pp_vec", &req).unwrap();
+                request["pop"] = json!(pop);
+            }
             let mut config = base_config(c.profile);
             if let Some(cats) = &c.catalogs {
                 config["catalogs"] = cats.clone();
+            }
+            for (k, m) in c.config.iter().flat_map(|m| obj(m.clone())) {
+                config[k] = m;
             }
             let prior: Vec<Value> = c
                 .prior

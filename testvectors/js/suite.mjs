@@ -8,7 +8,8 @@
 //   reference/wycheproof-ed25519_test.json  strict Ed25519 verdicts (151)
 //   reference/modei-v2-vectors.json         reference verdicts (unflagged cases) and
 //   reference-decisions.json                our verdicts for the flagged cases
-//   keys.json, canonical.json, envelopes.json, jwt/*.json, attestation/, catalog/, receipt/
+//   keys.json, canonical.json, envelopes.json, jwt/*.json, attestation/, catalog/, receipt/,
+//   gate/vectors.json
 //
 // Usage:  const results = await runSuite(m, load)
 //   m     the binding's module (the same API in every binding)
@@ -287,6 +288,32 @@ export const groups = [
         if (!cp.ok) fail(`verifyCheckpoint ${f}: ${describe(cp)}`);
       }
       return n;
+    },
+  },
+  {
+    // The gate vectors (docs in the file's `about`): the same cases and expectations the Rust
+    // and Python tests run.
+    name: 'gate/vectors.json',
+    needs: ['Gate'],
+    async run(m, load, fail) {
+      const doc = JSON.parse(await load('gate/vectors.json'));
+      if (!doc.vectors.length) fail('no gate vectors');
+      for (const v of doc.vectors) {
+        const r = attempt(m, () => {
+          const g = new m.Gate(v.config);
+          for (const p of v.prior) g.check(p.request, p.now);
+          return g.check(v.request, v.now);
+        });
+        if (!r.ok) { fail(`${v.name}: ${describe(r)}`); continue; }
+        const d = r.value;
+        const e = v.expect;
+        const evals = (d.evaluations ?? []).map((x) => ({ key: x.key, outcome: x.outcome }));
+        // A decision without a reason may leave the field out; the vectors write null.
+        if (d.decision !== e.decision || (d.reason ?? null) !== e.reason || JSON.stringify(evals) !== JSON.stringify(e.evaluations)) {
+          fail(`${v.name}: got ${JSON.stringify({ decision: d.decision, reason: d.reason, evaluations: evals })} want ${JSON.stringify(e)}`);
+        }
+      }
+      return doc.vectors.length;
     },
   },
   {
