@@ -582,6 +582,7 @@ fn cases() -> Vec<V> {
     .chain(rate_cost_approval())
     .chain(rules_and_keys())
     .chain(revocation_and_pop())
+    .chain(envelope_form())
     .collect()
 }
 
@@ -1066,6 +1067,96 @@ fn revocation_and_pop() -> Vec<V> {
         .config(revocation(0, &[]))
         .pop(2)
         .expect("block", Some("replay_detected"), &[]),
+    ]
+}
+
+/// The v2 envelope wire pair (`{"envelope", "signature"}`, RFC 8785 + detached Ed25519) as a
+/// request's passport: Modei's SDKs sign only self-issued and delegated envelopes.
+fn envelope_form() -> Vec<V> {
+    use modei_core::envelope::{DelegationBuilder, SelfIssue, SignedEnvelope};
+    const MPA: &str = "core:cost:max_per_action";
+    const FLAT: &str = "max_per_action_cost";
+    let perms = |c: Value| vec![Permission::new("x:*", obj(c))];
+    let parent = SelfIssue {
+        passport_id: "pp_v2_self".into(),
+        agent_name: Some("vector agent".into()),
+        permissions: perms(json!({ MPA: 500, FLAT: 500 })),
+        issued_at: Timestamp::from_unix_millis(T0),
+        expires_at: Timestamp::from_unix_millis(T0 + 86_400_000),
+        delegation_authority: true,
+        verification_evidence: vec![],
+    }
+    .sign(&key(2))
+    .unwrap();
+    // The delegate narrows the SDK's flat key and states nothing about the core: key, which it
+    // inherits (the subset rule lets only the flat keys decrease; others must stay equal).
+    let child = DelegationBuilder::new(
+        &parent,
+        key(6).public_key(),
+        "pp_v2_child".into(),
+        Timestamp::from_unix_millis(T0),
+    )
+    .permissions(perms(json!({ FLAT: 100 })))
+    .sign(&key(2))
+    .unwrap();
+    let wire = |s: &SignedEnvelope| Some(s.to_wire().to_string());
+    // The same signature over an envelope whose cap was raised.
+    let mut raised = parent.to_wire();
+    raised["envelope"]["permissions"][0]["constraints"][MPA] = json!(5000);
+    raised["envelope"]["permissions"][0]["constraints"][FLAT] = json!(5000);
+    let tampered = Some(raised.to_string());
+    let l2 = json!({"action": "x:y", "cost_cents": 1, "nonce": "n-v2", "timestamp": NOW_MS});
+    vec![
+        v(
+            "v2_self_issued_at_cap",
+            "a self-issued v2 envelope at L1, cost equal to its caps",
+            wire(&parent),
+            rc("x:y", 500),
+        )
+        .expect("allow", None, &[(MPA, "allow"), (FLAT, "allow")]),
+        v(
+            "v2_self_issued_over_cap",
+            "the envelope's own cap, one cent over (the core: key runs first: ties go by key name)",
+            wire(&parent),
+            rc("x:y", 501),
+        )
+        .expect("block", Some(MPA), &[(MPA, "block")]),
+        v(
+            "v2_self_issued_refused_at_l2",
+            "L2 does not accept self-issued passports by default",
+            wire(&parent),
+            l2,
+        )
+        .profile("L2")
+        .expect("block", Some("self_issued_not_allowed"), &[]),
+        v(
+            "v2_tampered_constraint",
+            "the cap raised after signing",
+            tampered,
+            rc("x:y", 1000),
+        )
+        .expect("block", Some("signature_invalid"), &[]),
+        v(
+            "v2_delegated_narrower_flat_key",
+            "the delegate's own cap of 100 under its parent's 500",
+            wire(&child),
+            rc("x:y", 101),
+        )
+        .expect("block", Some(FLAT), &[(MPA, "allow"), (FLAT, "block")]),
+        v(
+            "v2_delegated_inherits_cap",
+            "a dimension the delegate omits is its parent's",
+            wire(&child),
+            rc("x:y", 501),
+        )
+        .expect("block", Some(MPA), &[(MPA, "block")]),
+        v(
+            "v2_delegated_within_caps",
+            "the delegate within every cap",
+            wire(&child),
+            rc("x:y", 100),
+        )
+        .expect("allow", None, &[(MPA, "allow"), (FLAT, "allow")]),
     ]
 }
 
