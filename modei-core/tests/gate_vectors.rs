@@ -82,7 +82,10 @@ struct V {
     profile: &'static str,
     passport: Option<String>,
     request: Value,
-    prior: Vec<(i64, Value)>,
+    /// Earlier requests: (clock, request, checked as a dry run).
+    prior: Vec<(i64, Value, bool)>,
+    /// The vector's own request is checked as a dry run.
+    dry_run: bool,
     decision: &'static str,
     reason: Option<&'static str>,
     evaluations: Vec<(&'static str, &'static str)>,
@@ -102,6 +105,7 @@ fn v(name: &'static str, about: &'static str, passport: Option<String>, request:
         passport,
         request,
         prior: vec![],
+        dry_run: false,
         decision: "allow",
         reason: None,
         evaluations: vec![],
@@ -125,8 +129,19 @@ impl V {
     }
     fn prior(mut self, at_ms: i64, request: Value, times: usize) -> V {
         for _ in 0..times {
-            self.prior.push((at_ms, request.clone()));
+            self.prior.push((at_ms, request.clone(), false));
         }
+        self
+    }
+    /// Earlier requests checked as dry runs (which must change nothing).
+    fn prior_dry(mut self, at_ms: i64, request: Value, times: usize) -> V {
+        for _ in 0..times {
+            self.prior.push((at_ms, request.clone(), true));
+        }
+        self
+    }
+    fn dry_run(mut self) -> V {
+        self.dry_run = true;
         self
     }
     fn profile(mut self, p: &'static str) -> V {
@@ -583,6 +598,7 @@ fn cases() -> Vec<V> {
     .chain(rules_and_keys())
     .chain(revocation_and_pop())
     .chain(envelope_form())
+    .chain(dry_runs())
     .collect()
 }
 
@@ -1160,6 +1176,60 @@ fn envelope_form() -> Vec<V> {
     ]
 }
 
+/// Dry runs answer "what would happen now" and change nothing: no count, spend, hold or nonce.
+fn dry_runs() -> Vec<V> {
+    const PM: &str = "core:rate:max_per_minute";
+    const MC: &str = "core:cost:max_cumulative";
+    const AT: &str = "core:cost:approval_threshold";
+    let rate = day(json!({"api:*": {PM: 3}}));
+    let spend = day(json!({"buy:*": {MC: 3000, AT: 2000}}));
+    let l2 = |ts: i64| json!({"action": "a:b", "nonce": "n-dry", "timestamp": ts});
+    vec![
+        v(
+            "dry_run_priors_not_counted",
+            "three dry runs this minute leave the count at 0",
+            rate.clone(),
+            r("api:get"),
+        )
+        .prior_dry(NOW_MS - 1000, r("api:get"), 3)
+        .expect("allow", None, &[(PM, "allow")]),
+        v(
+            "dry_run_reports_the_block",
+            "after three real checks a dry run answers block",
+            rate.clone(),
+            r("api:get"),
+        )
+        .prior(NOW_MS - 1000, r("api:get"), 3)
+        .dry_run()
+        .expect("block", Some(PM), &[(PM, "block")]),
+        v(
+            "dry_run_spend_not_counted",
+            "a dry run of 1999 spends nothing: 1500 fits under 3000",
+            spend.clone(),
+            rc("buy:x", 1500),
+        )
+        .prior_dry(NOW_MS - 1000, rc("buy:x", 1999), 1)
+        .expect("allow", None, &[(MC, "allow"), (AT, "allow")]),
+        v(
+            "dry_run_hold_reserves_nothing",
+            "a dry-run hold of 2000 reserves nothing: 1000 spent + 1000 fits under 3000",
+            spend.clone(),
+            rc("buy:x", 1000),
+        )
+        .prior_dry(NOW_MS - 1000, rc("buy:x", 2000), 1)
+        .prior(NOW_MS - 900, rc("buy:x", 1000), 1)
+        .expect("allow", None, &[(MC, "allow"), (AT, "allow")]),
+        v(
+            "dry_run_nonce_not_burned",
+            "L2: a nonce asked in a dry run is still unused",
+            day(json!({"a:b": {}})),
+            l2(NOW_MS),
+        )
+        .profile("L2")
+        .prior_dry(NOW_MS - 1000, l2(NOW_MS - 1000), 1),
+    ]
+}
+
 fn generate() -> BTreeMap<String, Vec<u8>> {
     let vectors: Vec<Value> = cases()
         .into_iter()
@@ -1183,15 +1253,19 @@ fn generate() -> BTreeMap<String, Vec<u8>> {
             let prior: Vec<Value> = c
                 .prior
                 .iter()
-                .map(|(t, r)| {
+                .map(|(t, r, dry)| {
                     let mut r = r.clone();
                     if let (Some(p), None) = (&c.passport, r.get("client_id")) {
                         r["passport"] = json!(p);
                     }
-                    json!({"now": rfc(*t), "request": r})
+                    let mut p = json!({"now": rfc(*t), "request": r});
+                    if *dry {
+                        p["dry_run"] = json!(true);
+                    }
+                    p
                 })
                 .collect();
-            json!({
+            let mut vector = json!({
                 "name": c.name,
                 "about": c.about,
                 "config": config,
@@ -1203,11 +1277,15 @@ fn generate() -> BTreeMap<String, Vec<u8>> {
                     "reason": c.reason,
                     "evaluations": c.evaluations.iter().map(|(k, o)| json!({"key": k, "outcome": o})).collect::<Vec<_>>(),
                 }
-            })
+            });
+            if c.dry_run {
+                vector["dry_run"] = json!(true);
+            }
+            vector
         })
         .collect();
     let doc = json!({
-        "about": "Gate vectors: build the gate from `config` (docs/gate.md) with its clock fixed at `now`, replay each `prior` request at its own `now` (decisions discarded), then check `request`. `expect.evaluations` lists (key, outcome) in order; an empty list with a `block` means an earlier pipeline step decided. Generated by modei-core/tests/gate_vectors.rs from fixed seeds.",
+        "about": "Gate vectors: build the gate from `config` (docs/gate.md) with its clock fixed at `now`, replay each `prior` request at its own `now` (decisions discarded; with `dry_run: true` through the gate's dry run, which must change nothing), then check `request` (through the dry run when the vector has `dry_run: true`). `expect.evaluations` lists (key, outcome) in order; an empty list with a `block` means an earlier pipeline step decided. Generated by modei-core/tests/gate_vectors.rs from fixed seeds.",
         "vectors": vectors,
     });
     let mut text = serde_json::to_string_pretty(&doc).unwrap_or_default();
@@ -1247,10 +1325,18 @@ fn vectors_decide_as_recorded() {
         for p in vec["prior"].as_array().unwrap() {
             let t = Timestamp::parse_rfc3339(p["now"].as_str().unwrap()).unwrap();
             let r: GateRequest = serde_json::from_value(p["request"].clone()).unwrap();
-            gate.check_at(&r, t);
+            match p["dry_run"] == true {
+                true => gate.dry_run_at(&r, t),
+                false => gate.check_at(&r, t),
+            };
         }
         let r: GateRequest = serde_json::from_value(vec["request"].clone()).unwrap();
-        let d = gate.check(&r).to_value();
+        let d = match vec["dry_run"] == true {
+            true => gate.dry_run(&r),
+            false => gate.check(&r),
+        };
+        assert_eq!(d.dry_run, vec["dry_run"] == true, "{name}");
+        let d = d.to_value();
         let e = &vec["expect"];
         assert_eq!(d["decision"], e["decision"], "{name}: {d}");
         assert_eq!(d["reason"], e["reason"], "{name}: {d}");

@@ -261,8 +261,10 @@ GATE = load("gate/vectors.json")["vectors"]
 def test_gate_vectors(v):
     g = m.Gate(v["config"])
     for p in v["prior"]:
-        g.check(p["request"], now=p["now"])
-    d = g.check(v["request"], now=v["now"])
+        (g.dry_run if p.get("dry_run") else g.check)(p["request"], now=p["now"])
+    dry = v.get("dry_run", False)
+    d = (g.dry_run if dry else g.check)(v["request"], now=v["now"])
+    assert d.dry_run is dry
     e = v["expect"]
     assert d.decision == e["decision"], d.to_dict()
     assert d.reason == e["reason"], d.to_dict()

@@ -38,10 +38,16 @@ fn run(vec: &Value, state: Arc<dyn StateStore>) -> Value {
     for p in vec["prior"].as_array().unwrap() {
         let t = Timestamp::parse_rfc3339(p["now"].as_str().unwrap()).unwrap();
         let r: GateRequest = serde_json::from_value(p["request"].clone()).unwrap();
-        g.check_at(&r, t);
+        match p["dry_run"] == true {
+            true => g.dry_run_at(&r, t),
+            false => g.check_at(&r, t),
+        };
     }
     let r: GateRequest = serde_json::from_value(vec["request"].clone()).unwrap();
-    g.check(&r).to_value()
+    match vec["dry_run"] == true {
+        true => g.dry_run(&r).to_value(),
+        false => g.check(&r).to_value(),
+    }
 }
 
 fn summary(d: &Value) -> Value {

@@ -301,12 +301,13 @@ export const groups = [
       for (const v of doc.vectors) {
         const r = attempt(m, () => {
           const g = new m.Gate(v.config);
-          for (const p of v.prior) g.check(p.request, p.now);
-          return g.check(v.request, v.now);
+          for (const p of v.prior) (p.dry_run ? g.dryRun(p.request, p.now) : g.check(p.request, p.now));
+          return v.dry_run ? g.dryRun(v.request, v.now) : g.check(v.request, v.now);
         });
         if (!r.ok) { fail(`${v.name}: ${describe(r)}`); continue; }
         const d = r.value;
         const e = v.expect;
+        if ((d.dry_run === true) !== (v.dry_run === true)) fail(`${v.name}: dry_run ${d.dry_run}`);
         const evals = (d.evaluations ?? []).map((x) => ({ key: x.key, outcome: x.outcome }));
         // A decision without a reason may leave the field out; the vectors write null.
         if (d.decision !== e.decision || (d.reason ?? null) !== e.reason || JSON.stringify(evals) !== JSON.stringify(e.evaluations)) {
