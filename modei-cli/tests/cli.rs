@@ -267,3 +267,67 @@ fn docs_errors_md_is_generated_from_the_code() {
         .unwrap_or_default();
     assert!(on_disk == o.stdout, "docs/errors.md is stale: run `cargo run -p modei-cli -- errors --markdown > docs/errors.md`");
 }
+
+/// Every gate vector through `modei gate check --config --request --now --state [--dry-run]`:
+/// the decision, reason and evaluations the vector expects, and the documented exit code
+/// (0 allow, 1 block or hold).
+#[test]
+fn gate_check_decides_every_gate_vector() {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+    let doc: Value = serde_json::from_slice(
+        &std::fs::read(format!("{root}/testvectors/gate/vectors.json")).unwrap(),
+    )
+    .unwrap();
+    let vectors = doc["vectors"].as_array().unwrap();
+    assert!(vectors.len() >= 100);
+    let dir = std::env::temp_dir().join(format!("modei-cli-gate-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let write = |name: &str, v: &Value| {
+        let p = dir.join(name);
+        std::fs::write(&p, v.to_string()).unwrap();
+        p.display().to_string()
+    };
+    for v in vectors {
+        let name = v["name"].as_str().unwrap();
+        let config = write("config.json", &v["config"]);
+        let request = write("request.json", &v["request"]);
+        let state = write("state.json", &v["prior"]);
+        let now = v["now"].as_str().unwrap();
+        let mut args = vec![
+            "gate",
+            "check",
+            "--config",
+            &config,
+            "--request",
+            &request,
+            "--now",
+            now,
+            "--state",
+            &state,
+        ];
+        if v["dry_run"] == true {
+            args.push("--dry-run");
+        }
+        let o = modei(&args, b"");
+        let e = &v["expect"];
+        let want_code = if e["decision"] == "allow" { 0 } else { 1 };
+        assert_eq!(
+            o.status.code(),
+            Some(want_code),
+            "{name}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let d = json_out(&o);
+        let evals: Vec<Value> = d["evaluations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| serde_json::json!({"key": x["key"], "outcome": x["outcome"]}))
+            .collect();
+        assert_eq!(d["decision"], e["decision"], "{name}: {d}");
+        assert_eq!(d["reason"], e["reason"], "{name}: {d}");
+        assert_eq!(Value::Array(evals), e["evaluations"], "{name}: {d}");
+        assert_eq!(d["dry_run"], v["dry_run"] == true, "{name}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -36,7 +36,8 @@ pub struct CheckArgs {
     /// Decide at this instant (RFC 3339) instead of the system clock.
     #[arg(long)]
     now: Option<String>,
-    /// Earlier requests to replay first: a JSON list of {"now": RFC 3339, "request": {...}}.
+    /// Earlier requests to replay first: a JSON list of {"now": RFC 3339, "request": {...},
+    /// "dry_run"?: bool} (the gate vectors' `prior`).
     #[arg(long)]
     state: Option<PathBuf>,
 }
@@ -106,7 +107,7 @@ fn check(a: CheckArgs) -> Result<Outcome, CliError> {
         let items = v.as_array().ok_or_else(|| {
             CliError::input(
                 "invalid_argument",
-                format!("{origin}: a list of {{now, request}}"),
+                format!("{origin}: a list of {{now, request, dry_run?}}"),
             )
         })?;
         for (i, item) in items.iter().enumerate() {
@@ -120,7 +121,16 @@ fn check(a: CheckArgs) -> Result<Outcome, CliError> {
             })?;
             let r: GateRequest = serde_json::from_value(r.clone())
                 .map_err(|e| CliError::input("request_invalid", format!("{at}.request: {e}")))?;
-            gate.check_at(&r, t);
+            match item.get("dry_run") {
+                None | Some(Value::Bool(false)) => gate.check_at(&r, t),
+                Some(Value::Bool(true)) => gate.dry_run_at(&r, t),
+                Some(_) => {
+                    return Err(CliError::input(
+                        "invalid_argument",
+                        format!("{at}.dry_run: true or false"),
+                    ))
+                }
+            };
         }
     }
     let d = if a.dry_run {
