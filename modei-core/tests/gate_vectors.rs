@@ -599,6 +599,7 @@ fn cases() -> Vec<V> {
     .chain(revocation_and_pop())
     .chain(envelope_form())
     .chain(dry_runs())
+    .chain(jwt_delegation())
     .collect()
 }
 
@@ -1227,6 +1228,63 @@ fn dry_runs() -> Vec<V> {
         )
         .profile("L2")
         .prior_dry(NOW_MS - 1000, l2(NOW_MS - 1000), 1),
+    ]
+}
+
+/// JWT delegation: acme issues to the agent (key 2) with delegation authority; the agent
+/// delegates to key 6 with its own permissions. What the delegate omits it inherits.
+fn jwt_delegation() -> Vec<V> {
+    const MPA: &str = "core:cost:max_per_action";
+    const FLAT: &str = "max_per_action_cost";
+    let issue = |id: &str, agent: &str, key_of_agent: u8, c: Value| {
+        let mut iss = JwtIssue::new(
+            id,
+            agent,
+            key(key_of_agent).public_key(),
+            Timestamp::from_unix_millis(T0),
+            Timestamp::from_unix_millis(T0 + 86_400_000),
+        );
+        iss.permissions = vec![Permission::new("x:*", obj(c))];
+        iss
+    };
+    let mut root = issue("pp_vec", "agent_vec", 2, json!({ MPA: 500, FLAT: 500 }));
+    root.delegation_authority = true;
+    let root = root.issue("acme", "acme-1", &key(1)).unwrap();
+    let child = issue("pp_vec_child", "", 6, json!({ FLAT: 100 }))
+        .delegate(&root, &key(2))
+        .unwrap();
+    let bare = issue("pp_vec_bare", "", 6, json!({}))
+        .delegate(&root, &key(2))
+        .unwrap();
+    vec![
+        v(
+            "jwt_delegated_narrower_flat_key",
+            "the delegate's own cap of 100 under acme's 500",
+            Some(child.clone()),
+            rc("x:y", 101),
+        )
+        .expect("block", Some(FLAT), &[(MPA, "allow"), (FLAT, "block")]),
+        v(
+            "jwt_delegated_inherits_cap",
+            "the delegate omits the core: cap: acme's 500 still holds",
+            Some(child.clone()),
+            rc("x:y", 501),
+        )
+        .expect("block", Some(MPA), &[(MPA, "block")]),
+        v(
+            "jwt_delegated_empty_constraints_inherit_all",
+            "a delegate stating no constraints is held to all of acme's",
+            Some(bare),
+            rc("x:y", 501),
+        )
+        .expect("block", Some(MPA), &[(MPA, "block")]),
+        v(
+            "jwt_delegated_within_caps",
+            "the delegate within every cap",
+            Some(child),
+            rc("x:y", 100),
+        )
+        .expect("allow", None, &[(MPA, "allow"), (FLAT, "allow")]),
     ]
 }
 
