@@ -268,47 +268,62 @@ fn docs_errors_md_is_generated_from_the_code() {
     assert!(on_disk == o.stdout, "docs/errors.md is stale: run `cargo run -p modei-cli -- errors --markdown > docs/errors.md`");
 }
 
+/// The gate vectors (`testvectors/gate/vectors.json`).
+fn gate_vectors() -> Vec<Value> {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../testvectors/gate/vectors.json"
+    );
+    let doc: Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    doc["vectors"].as_array().unwrap().clone()
+}
+
+/// A scratch directory for one test, and a writer of JSON files into it (returns the path).
+fn scratch(name: &str) -> (std::path::PathBuf, impl Fn(&str, &Value) -> String) {
+    let dir = std::env::temp_dir().join(format!("modei-cli-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let d = dir.clone();
+    (dir, move |file: &str, v: &Value| {
+        let p = d.join(file);
+        std::fs::write(&p, v.to_string()).unwrap();
+        p.display().to_string()
+    })
+}
+
+/// `modei gate check --config C --request R --state S` and `extra`.
+fn gate_check(config: &str, request: &str, state: &str, extra: &[&str]) -> Output {
+    let mut args = vec![
+        "gate",
+        "check",
+        "--config",
+        config,
+        "--request",
+        request,
+        "--state",
+        state,
+    ];
+    args.extend_from_slice(extra);
+    modei(&args, b"")
+}
+
 /// Every gate vector through `modei gate check --config --request --now --state [--dry-run]`:
 /// the decision, reason and evaluations the vector expects, and the documented exit code
 /// (0 allow, 1 block or hold).
 #[test]
 fn gate_check_decides_every_gate_vector() {
-    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
-    let doc: Value = serde_json::from_slice(
-        &std::fs::read(format!("{root}/testvectors/gate/vectors.json")).unwrap(),
-    )
-    .unwrap();
-    let vectors = doc["vectors"].as_array().unwrap();
+    let vectors = gate_vectors();
     assert!(vectors.len() >= 100);
-    let dir = std::env::temp_dir().join(format!("modei-cli-gate-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let write = |name: &str, v: &Value| {
-        let p = dir.join(name);
-        std::fs::write(&p, v.to_string()).unwrap();
-        p.display().to_string()
-    };
-    for v in vectors {
+    let (dir, write) = scratch("gate");
+    for v in &vectors {
         let name = v["name"].as_str().unwrap();
         let config = write("config.json", &v["config"]);
         let request = write("request.json", &v["request"]);
         let state = write("state.json", &v["prior"]);
-        let now = v["now"].as_str().unwrap();
-        let mut args = vec![
-            "gate",
-            "check",
-            "--config",
-            &config,
-            "--request",
-            &request,
-            "--now",
-            now,
-            "--state",
-            &state,
-        ];
+        let mut extra = vec!["--now", v["now"].as_str().unwrap()];
         if v["dry_run"] == true {
-            args.push("--dry-run");
+            extra.push("--dry-run");
         }
-        let o = modei(&args, b"");
+        let o = gate_check(&config, &request, &state, &extra);
         let e = &v["expect"];
         let want_code = if e["decision"] == "allow" { 0 } else { 1 };
         assert_eq!(
@@ -329,5 +344,23 @@ fn gate_check_decides_every_gate_vector() {
         assert_eq!(Value::Array(evals), e["evaluations"], "{name}: {d}");
         assert_eq!(d["dry_run"], v["dry_run"] == true, "{name}");
     }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A `--state` entry's `dry_run` must be a boolean: anything else is an input error (exit 2)
+/// naming the entry, not a silently ignored member.
+#[test]
+fn gate_check_state_dry_run_must_be_a_bool() {
+    let vectors = gate_vectors();
+    let v = &vectors[0];
+    let (dir, write) = scratch("dry");
+    let config = write("config.json", &v["config"]);
+    let request = write("request.json", &v["request"]);
+    let prior = serde_json::json!([{"now": v["now"], "request": v["request"], "dry_run": "yes"}]);
+    let state = write("state.json", &prior);
+    let o = gate_check(&config, &request, &state, &[]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("[0].dry_run"), "{err}");
     let _ = std::fs::remove_dir_all(&dir);
 }
