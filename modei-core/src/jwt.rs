@@ -114,12 +114,18 @@ fn b64url_decode_into(s: &[u8], what: &str, out: &mut [u8]) -> Result<usize> {
     let chunks = s.chunks_exact(4);
     let (at, bad_quad) = decode_quads(s.get(..quads * 4).unwrap_or_default(), out);
     if bad_quad {
-        let c = s[..quads * 4]
-            .iter()
-            .copied()
-            .find(|&c| B64URL[usize::from(c)] == INVALID)
-            .unwrap_or(b'=');
-        return Err(bad(c));
+        // Name the first character outside the alphabet. Should a decoder refuse quads made
+        // only of valid characters (it never has), say so rather than blame a character.
+        return Err(
+            match s[..quads * 4]
+                .iter()
+                .copied()
+                .find(|&c| B64URL[usize::from(c)] == INVALID)
+            {
+                Some(c) => bad(c),
+                None => malformed(format!("{what}: base64url did not decode")),
+            },
+        );
     }
     let tail: &[u8] = match chunks.remainder() {
         [] => &[],
